@@ -1,0 +1,69 @@
+#!/usr/bin/env bun
+/**
+ * Entry point: the root command, its lazily loaded sub-commands, and the one place where errors
+ * become a single stderr line and an exit code (citty's own runMain would print a stack).
+ */
+import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
+import { VERSION } from "./version.ts";
+import { exitCodeOf, oneLine } from "./errors.ts";
+
+export const main = defineCommand({
+  meta: {
+    name: "novnc-proxy",
+    version: VERSION,
+    description: "HTML5 VNC console over HTTPS and a ticket-verified WebSocket relay to VNC servers",
+  },
+  subCommands: {
+    serve: () => import("./commands/serve.ts").then((m) => m.default),
+    ticket: () => import("./commands/ticket.ts").then((m) => m.default),
+    "export-cert": () => import("./commands/export-cert.ts").then((m) => m.default),
+    demo: () => import("./commands/demo.ts").then((m) => m.default),
+  },
+});
+
+/** Finds the (sub)command the raw args name, for printing its usage. */
+async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+  let cmd: CommandDef<any> = main;
+  let parent: CommandDef<any> | undefined;
+  for (const arg of rawArgs) {
+    if (arg.startsWith("-")) break;
+    const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
+    const next = subs?.[arg];
+    if (!next) break;
+    parent = cmd;
+    cmd = typeof next === "function" ? await (next as () => Promise<CommandDef<any>>)() : await next;
+  }
+  return [cmd, parent];
+}
+
+export async function run(rawArgs: string[]): Promise<number> {
+  const debug = rawArgs.includes("--debug");
+  if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
+    const [cmd, parent] = await resolveCommand(rawArgs);
+    process.stdout.write((await renderUsage(cmd, parent)) + "\n");
+    return 0;
+  }
+  if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+    process.stdout.write(VERSION + "\n");
+    return 0;
+  }
+  try {
+    await runCommand(main, { rawArgs });
+    return 0;
+  } catch (err) {
+    const code = exitCodeOf(err);
+    if (err instanceof Error && err.name === "CLIError") {
+      const [cmd, parent] = await resolveCommand(rawArgs);
+      process.stderr.write((await renderUsage(cmd, parent)) + "\n\n");
+    }
+    process.stderr.write(`novnc-proxy: ${oneLine(err)}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    return code;
+  }
+}
+
+if (import.meta.main) {
+  const code = await run(process.argv.slice(2));
+  // A long-running command (serve) keeps the event loop alive itself; others exit now.
+  if (code !== 0) process.exit(code);
+}

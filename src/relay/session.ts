@@ -1,0 +1,249 @@
+/**
+ * One console session: a browser websocket joined to a VNC target, with backpressure both ways.
+ *
+ * Bytes are never dropped or reordered: what a side cannot take now is held (at most what was
+ * already read when the other side was paused) and the producing side is paused until the slow
+ * side drains. Memory per session is therefore bounded by a few chunks, whatever the flood.
+ */
+import type { ServerWebSocket } from "bun";
+import { tagged } from "../log.ts";
+import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
+
+const log = tagged("session");
+
+/** Close codes the relay uses, with the reasons upstream oVirt clients know. */
+export const CLOSE = {
+  TARGET_CLOSED: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL: 1002,
+  UNSUPPORTED: 1003,
+  POLICY: 1008,
+  TOO_BIG: 1009,
+  INTERNAL: 1011,
+} as const;
+
+export interface SessionInfo {
+  id: string;
+  client: string;
+  ticketHash: string;
+  /** host:port as the ticket named it, for logs. */
+  targetLabel: string;
+  connectRequest: Omit<ConnectRequest, "events">;
+  connect: (req: ConnectRequest) => Promise<ConnectedTarget>;
+  /** Called once when the session ends (metrics, caps bookkeeping). */
+  onEnd?: (s: SessionState) => void;
+}
+
+export interface SessionState extends SessionInfo {
+  startedAt: number;
+  conn: TargetConn | null;
+  /** Browser -> VNC bytes the target could not take yet (or arrived before connect). */
+  up: Uint8Array[];
+  /** VNC -> browser bytes the websocket dropped (send returned 0). */
+  down: Uint8Array[];
+  /** The target socket is paused because the browser is slow. */
+  targetPaused: boolean;
+  /** Bytes the browser must send first and that are swallowed (VeNCrypt termination). */
+  expect: Uint8Array | null;
+  expectAt: number;
+  bytesUp: number;
+  bytesDown: number;
+  targetGone: boolean;
+  ended: boolean;
+  closeReason: string;
+}
+
+export type SessionSocket = ServerWebSocket<SessionState>;
+
+export function newSessionState(info: SessionInfo): SessionState {
+  return {
+    ...info,
+    startedAt: performance.now(),
+    conn: null,
+    up: [],
+    down: [],
+    targetPaused: false,
+    expect: null,
+    expectAt: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+    targetGone: false,
+    ended: false,
+    closeReason: "",
+  };
+}
+
+function closeWs(ws: SessionSocket, code: number, reason: string): void {
+  const s = ws.data;
+  if (!s.closeReason) s.closeReason = `${code} ${reason}`;
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+}
+
+/** websocket `open`: connect to the target; browser input waits (paused) until then. */
+export async function onOpen(ws: SessionSocket): Promise<void> {
+  const s = ws.data;
+  log.info(`open ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash}`);
+  ws.pause();
+  let connected: ConnectedTarget;
+  try {
+    connected = await s.connect({
+      ...s.connectRequest,
+      events: {
+        data: (bytes) => onTargetData(ws, bytes),
+        drain: () => flushUp(ws),
+        close: (error) => onTargetClose(ws, error),
+      },
+    });
+  } catch (err) {
+    const reason = err instanceof TargetError ? err.message : "VNC server connection failed";
+    if (!(err instanceof TargetError)) log.error(`${s.id} connect failed unexpectedly: ${String(err)}`);
+    closeWs(ws, CLOSE.INTERNAL, reason);
+    return;
+  }
+  if (s.ended) {
+    // The browser left while we were connecting.
+    connected.conn.end();
+    return;
+  }
+  s.conn = connected.conn;
+  if (connected.clientExpect) s.expect = connected.clientExpect;
+  if (connected.clientPreface) sendDown(ws, connected.clientPreface);
+  flushUp(ws);
+}
+
+/** websocket `message`: browser -> VNC. */
+export function onMessage(ws: SessionSocket, message: string | Uint8Array): void {
+  const s = ws.data;
+  if (typeof message === "string") {
+    closeWs(ws, CLOSE.UNSUPPORTED, "Text frames not supported");
+    return;
+  }
+  let bytes = message;
+  s.bytesUp += bytes.byteLength;
+  if (s.expect) {
+    const take = Math.min(bytes.byteLength, s.expect.byteLength - s.expectAt);
+    for (let i = 0; i < take; i++) {
+      if (bytes[i] !== s.expect[s.expectAt + i]) {
+        closeWs(ws, CLOSE.PROTOCOL, "Unexpected RFB handshake from client");
+        return;
+      }
+    }
+    s.expectAt += take;
+    if (s.expectAt === s.expect.byteLength) s.expect = null;
+    bytes = bytes.subarray(take);
+    if (bytes.byteLength === 0) return;
+  }
+  if (!s.conn || s.up.length > 0) {
+    s.up.push(bytes.slice());
+    ws.pause();
+    return;
+  }
+  const n = s.conn.write(bytes);
+  if (n < 0) return; // target closing; its close event ends the session
+  if (n < bytes.byteLength) {
+    s.up.push(bytes.slice(n));
+    ws.pause();
+  }
+}
+
+/** Target drained (or just connected): write what the browser sent meanwhile, then resume it. */
+function flushUp(ws: SessionSocket): void {
+  const s = ws.data;
+  const conn = s.conn;
+  if (!conn || s.ended) return;
+  while (s.up.length > 0) {
+    const head = s.up[0]!;
+    const n = conn.write(head);
+    if (n < 0) return;
+    if (n < head.byteLength) {
+      s.up[0] = head.subarray(n);
+      return;
+    }
+    s.up.shift();
+  }
+  if (ws.isPaused) ws.resume();
+}
+
+/** Sends VNC bytes to the browser, holding them if the websocket dropped them. */
+function sendDown(ws: SessionSocket, bytes: Uint8Array): void {
+  const s = ws.data;
+  if (s.down.length > 0) {
+    s.down.push(bytes.slice());
+    pauseTarget(s);
+    return;
+  }
+  const r = ws.sendBinary(bytes);
+  if (r === 0) {
+    s.down.push(bytes.slice());
+    pauseTarget(s);
+  } else if (r === -1) {
+    pauseTarget(s);
+  }
+}
+
+function pauseTarget(s: SessionState): void {
+  if (!s.targetPaused && s.conn) {
+    s.targetPaused = true;
+    s.conn.pause();
+  }
+}
+
+function onTargetData(ws: SessionSocket, bytes: Uint8Array): void {
+  const s = ws.data;
+  if (s.ended) return;
+  s.bytesDown += bytes.byteLength;
+  sendDown(ws, bytes);
+}
+
+/** websocket `drain`: the browser caught up; send what was held, then let the target flow. */
+export function onDrain(ws: SessionSocket): void {
+  const s = ws.data;
+  while (s.down.length > 0) {
+    const r = ws.sendBinary(s.down[0]!);
+    if (r === 0) return; // still full: wait for the next drain
+    s.down.shift();
+    if (r === -1) return;
+  }
+  if (s.targetGone) {
+    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed");
+    return;
+  }
+  if (s.targetPaused && s.conn) {
+    s.targetPaused = false;
+    s.conn.resume();
+  }
+}
+
+function onTargetClose(ws: SessionSocket, error?: string): void {
+  const s = ws.data;
+  if (s.targetGone) return;
+  s.targetGone = true;
+  if (s.ended) return;
+  if (error) {
+    closeWs(ws, CLOSE.INTERNAL, error);
+  } else if (s.down.length === 0) {
+    // Everything the target sent has been handed to the websocket; Bun flushes it before the close frame.
+    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed");
+  }
+  // else: onDrain closes once the held bytes are out.
+}
+
+/** websocket `close`: the browser left (or we closed): end the target, log the session. */
+export function onClose(ws: SessionSocket, code: number, reason: string): void {
+  const s = ws.data;
+  if (s.ended) return;
+  s.ended = true;
+  s.conn?.end();
+  s.up.length = 0;
+  s.down.length = 0;
+  const closeReason = s.closeReason || `${code}${reason ? ` ${reason}` : ""} by client`;
+  const seconds = ((performance.now() - s.startedAt) / 1000).toFixed(1);
+  log.info(
+    `close ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash} up=${s.bytesUp} down=${s.bytesDown} duration=${seconds}s reason="${closeReason}"`,
+  );
+  s.onEnd?.(s);
+}

@@ -1,0 +1,48 @@
+/**
+ * RFB (VNC) protocol numbers from RFC 6143 and the VeNCrypt extension, named once so the
+ * handshake, the demo server and the tests never spell a magic number.
+ */
+
+/** The only protocol version novnc-proxy speaks and expects: 12 bytes including the newline. */
+export const RFB_VERSION_3_8 = "RFB 003.008\n";
+export const RFB_VERSION_LENGTH = 12;
+
+/** Security types (RFC 6143 7.1.2, VeNCrypt). */
+export const SECURITY_TYPE_INVALID = 0;
+export const SECURITY_TYPE_NONE = 1;
+export const SECURITY_TYPE_VNC_AUTH = 2;
+export const SECURITY_TYPE_VENCRYPT = 19;
+
+/** VeNCrypt subtype: TLS with X.509 certificates, then VNC authentication inside it. */
+export const VENCRYPT_SUBTYPE_X509VNC = 261;
+
+/** SecurityResult words. */
+export const SECURITY_RESULT_OK = 0;
+export const SECURITY_RESULT_FAILED = 1;
+
+/** VNC authentication challenge and response length. */
+export const VNC_AUTH_CHALLENGE_LENGTH = 16;
+
+/** Client-to-server message types (RFC 6143 7.5). */
+export const CLIENT_SET_PIXEL_FORMAT = 0;
+export const CLIENT_SET_ENCODINGS = 2;
+export const CLIENT_FRAMEBUFFER_UPDATE_REQUEST = 3;
+export const CLIENT_KEY_EVENT = 4;
+export const CLIENT_POINTER_EVENT = 5;
+export const CLIENT_CUT_TEXT = 6;
+/** Extensions noVNC may send once the server advertises them; listed so a parser can name them. */
+export const CLIENT_QEMU = 255;
+
+/** Server-to-client message types (RFC 6143 7.6). */
+export const SERVER_FRAMEBUFFER_UPDATE = 0;
+export const SERVER_SET_COLOUR_MAP_ENTRIES = 1;
+export const SERVER_BELL = 2;
+export const SERVER_CUT_TEXT = 3;
+
+/** Encodings (RFC 6143 7.7) and the pseudo-encodings noVNC announces. */
+export const ENCODING_RAW = 0;
+export const ENCODING_COPY_RECT = 1;
+export const ENCODING_DESKTOP_SIZE = -223;
+
+/** Byte size of the 16-byte PIXEL_FORMAT structure. */
+export const PIXEL_FORMAT_LENGTH = 16;

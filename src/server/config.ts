@@ -1,0 +1,46 @@
+/**
+ * Everything `startServer` needs, already loaded and validated. Commands (serve, demo,
+ * check-config) build one of these from flags / env / config files; the server never reads files.
+ */
+import type { KeyObject } from "node:crypto";
+import type { Allowlist } from "../policy/allowlist.ts";
+import type { TlsIdentity } from "../tls/identity.ts";
+
+export interface ServerConfig {
+  /** Address to bind: "0.0.0.0", "::" (all), or a literal. */
+  hostname: string;
+  /** 0 = pick a free port (tests); the bound port is on the returned server. */
+  port: number;
+  /** The certificate and key served over TLS. */
+  identity: TlsIdentity;
+  /** Minimum TLS version offered to browsers. */
+  tlsMin: "1.2" | "1.3";
+  /** OpenSSL cipher string for TLS <= 1.2 (oVirt's SSL_CIPHERS). */
+  ciphers?: string;
+  /** Public key that verifies tickets; absent only when unsigned targets are allowed. */
+  engineKey: KeyObject | null;
+  /** Subject of the engine certificate, for the start-up line. */
+  engineSubject: string | null;
+  /** Accept the seed's plain `novnc-target=HOST:PORT` cookie (allowlist only). */
+  allowUnsigned: boolean;
+  allowlist: Allowlist;
+  /** Origins (besides the proxy's own) whose pages may open websockets. */
+  origins: string[];
+  /** Engine origins: may postMessage tickets to the console page, frame it, and open websockets. */
+  engineOrigins: string[];
+  /** Refuse websocket upgrades that carry no Origin header (non-browser clients). */
+  requireOrigin: boolean;
+  /** Seconds of clock difference tolerated on ticket validity. */
+  clockSkewSeconds: number;
+  /** Seconds to wait for the VNC server's TCP connect. */
+  connectTimeoutSeconds: number;
+  /** VeNCrypt towards QEMU: CA to verify the VNC server with, name check, client cert. */
+  vnc: {
+    caPem: string | null;
+    verifyName: boolean;
+    clientCertPem: string | null;
+    clientKeyPem: string | null;
+  };
+  /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */
+  extraRoutes?: Record<string, (req: Request) => Response | Promise<Response>>;
+}

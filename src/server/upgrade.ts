@@ -1,0 +1,133 @@
+/**
+ * Decides a websocket upgrade: ordered checks, each refusal an HTTP status and a short reason
+ * (never echoing the ticket). On success, says where to connect and which subprotocol to answer.
+ */
+import type { ServerConfig } from "./config.ts";
+import { ticketFromPath } from "../ticket/path.ts";
+import { verifyTicket } from "../ticket/verify.ts";
+import { resolveTarget, type Resolver } from "../policy/resolve.ts";
+import { parseIp } from "../policy/address.ts";
+import { ticketHash } from "../log.ts";
+
+export interface UpgradeTarget {
+  host: string;
+  port: number;
+  address: string;
+  sslTarget: boolean;
+}
+
+export type UpgradeDecision =
+  | { ok: true; protocol: string | null; target: UpgradeTarget; ticketHash: string; ticketId: string | null; validTo: Date | null }
+  | { ok: false; status: 400 | 401 | 403; reason: string; ticketHash?: string };
+
+export const TICKET_COOKIE = "novnc-ticket";
+export const TARGET_COOKIE = "novnc-target";
+
+/** The request-target's path as sent (Bun's `req.url` is absolute: strip scheme and authority). */
+export function rawPathOf(url: string): string {
+  const afterScheme = url.indexOf("://");
+  const slash = afterScheme < 0 ? url.indexOf("/") : url.indexOf("/", afterScheme + 3);
+  if (slash < 0) return "/";
+  const q = url.indexOf("?", slash);
+  return q < 0 ? url.slice(slash) : url.slice(slash, q);
+}
+
+/** Value of one cookie, or null. Cookie values are not decoded: tickets are raw base64. */
+export function cookieValue(header: string | null, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || null;
+  }
+  return null;
+}
+
+/** The answered subprotocol: `binary` when offered, none when none offered, else refuse. */
+export function chooseProtocol(header: string | null): { ok: true; protocol: string | null } | { ok: false; reason: string } {
+  if (!header || !header.trim()) return { ok: true, protocol: null };
+  const offered = header.split(",").map((p) => p.trim());
+  if (offered.includes("binary")) return { ok: true, protocol: "binary" };
+  if (offered.includes("base64")) return { ok: false, reason: "base64 subprotocol not supported, use binary" };
+  return { ok: false, reason: "unsupported websocket subprotocol" };
+}
+
+/** Parses the seed's unsigned `HOST:PORT` (IPv6 in brackets). */
+function parseHostPort(value: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(value);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export async function decideUpgrade(
+  req: Request,
+  config: ServerConfig,
+  checkOrigin: (origin: string | null, host: string | null) => string | null,
+  now: Date,
+  resolver?: Resolver,
+): Promise<UpgradeDecision> {
+  const originProblem = checkOrigin(req.headers.get("origin"), req.headers.get("host"));
+  if (originProblem) return { ok: false, status: 403, reason: originProblem };
+
+  const proto = chooseProtocol(req.headers.get("sec-websocket-protocol"));
+  if (!proto.ok) return { ok: false, status: 400, reason: proto.reason };
+
+  const path = rawPathOf(req.url);
+  const cookies = req.headers.get("cookie");
+  let raw: string | null = null;
+  if (path.length > 1) {
+    raw = ticketFromPath(path);
+    if (!raw) return { ok: false, status: 403, reason: "malformed ticket" };
+  } else {
+    raw = cookieValue(cookies, TICKET_COOKIE);
+  }
+
+  let host: string;
+  let port: number;
+  let sslTarget = false;
+  let hash: string;
+  let ticketId: string | null = null;
+  let validTo: Date | null = null;
+  if (raw) {
+    hash = ticketHash(raw);
+    if (!config.engineKey) return { ok: false, status: 403, reason: "signed tickets not configured", ticketHash: hash };
+    const verdict = verifyTicket(raw, { engineKey: config.engineKey, now, skewSeconds: config.clockSkewSeconds });
+    if (!verdict.ok) return { ok: false, status: 403, reason: verdict.reason, ticketHash: hash };
+    ({ host, port, sslTarget } = verdict.ticket.target);
+    ticketId = verdict.ticket.signature;
+    validTo = verdict.ticket.validTo;
+  } else {
+    const plain = config.allowUnsigned ? cookieValue(cookies, TARGET_COOKIE) : null;
+    if (!plain) return { ok: false, status: 401, reason: "missing ticket" };
+    const hp = parseHostPort(decodeURIComponentSafe(plain));
+    hash = ticketHash(plain);
+    if (!hp) return { ok: false, status: 403, reason: "malformed target cookie", ticketHash: hash };
+    ({ host, port } = hp);
+  }
+
+  const resolved = await resolveTarget(host, port, config.allowlist, resolver);
+  if (!resolved.ok) return { ok: false, status: 403, reason: resolved.reason, ticketHash: hash };
+  return {
+    ok: true,
+    protocol: proto.protocol,
+    target: { host, port, address: resolved.address, sslTarget },
+    ticketHash: hash,
+    ticketId,
+    validTo,
+  };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** host:port for logs, IPv6 in brackets. */
+export function targetLabel(host: string, port: number): string {
+  return parseIp(host)?.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,206 @@
+/**
+ * The console page in a real Chromium, end to end: an "engine" page on another origin opens the
+ * console served by the proxy, hands it a ticket by postMessage, and noVNC connects through the
+ * proxy to a real RFB server (the built-in demo server; QEMU in console-qemu.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { startDemoVncServer, type DemoVncServer } from "../../src/demo/vnc-server.ts";
+import {
+  canvasColourCount,
+  launchBrowser,
+  openConsole,
+  postToConsole,
+  startEnginePage,
+  startTestProxy,
+  waitForState,
+  type EnginePage,
+  type TestBrowser,
+  type TestProxy,
+} from "../helpers/browser.ts";
+
+const ARTIFACTS = join(import.meta.dir, "..", "artifacts");
+const PASSWORD = "s3cret!x";
+
+let browser: TestBrowser;
+let engine: EnginePage;
+let proxy: TestProxy;
+let vnc: DemoVncServer;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  vnc = await startDemoVncServer({ password: PASSWORD, name: "demo-desktop" });
+  engine = startEnginePage();
+  proxy = await startTestProxy([engine.origin]);
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  engine?.stop();
+  vnc?.stop();
+});
+
+function consoleUrl(title = "demo-vm"): string {
+  return `${proxy.origin}/?host=127.0.0.1&port=${proxy.server.port}&title=${encodeURIComponent(title)}`;
+}
+
+/** A fresh engine tab that has opened the console and received its ready message. */
+async function engineWithConsole(title?: string): Promise<{ enginePage: Page; consolePage: Page }> {
+  const enginePage = await browser.context.newPage();
+  await enginePage.goto(engine.url);
+  const consolePage = await openConsole(enginePage, consoleUrl(title), proxy.origin);
+  return { enginePage, consolePage };
+}
+
+async function closeAll(...pages: Page[]): Promise<void> {
+  for (const p of pages) await p.close().catch(() => {});
+}
+
+/** Waits until the demo server has recorded at least `n` key events after `from`. */
+async function keyEventsAfter(from: number, n: number, timeoutMs = 15_000): Promise<{ down: boolean; keysym: number }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const keys = vnc.events.slice(from).filter((e) => e.type === "key") as { type: "key"; down: boolean; keysym: number }[];
+    if (keys.length >= n || Date.now() > deadline) return keys.map(({ down, keysym }) => ({ down, keysym }));
+    await Bun.sleep(50);
+  }
+}
+
+describe("the console page against the demo VNC server", () => {
+  test("connects through the ticket in the path and shows the VM's picture", async () => {
+    const { enginePage, consolePage } = await engineWithConsole("demo-vm");
+    await postToConsole(enginePage, { connectionTicket: proxy.ticket("127.0.0.1", vnc.port), password: PASSWORD }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+    expect(await consolePage.title()).toContain("demo-vm");
+    // The demo server draws a picture: wait for more than a couple of colours.
+    await consolePage.waitForFunction(() => document.querySelector("#screen canvas") !== null);
+    let colours = 0;
+    for (let i = 0; i < 50 && colours < 4; i++) {
+      colours = await canvasColourCount(consolePage);
+      if (colours < 4) await Bun.sleep(100);
+    }
+    expect(colours).toBeGreaterThanOrEqual(4);
+    await consolePage.screenshot({ path: join(ARTIFACTS, "console-demo.png") });
+    await closeAll(consolePage, enginePage);
+  });
+
+  test("connects through the cookie hand-off with an empty websocket path", async () => {
+    const { enginePage, consolePage } = await engineWithConsole();
+    await postToConsole(enginePage, { cookieTicket: proxy.ticket("127.0.0.1", vnc.port), password: PASSWORD }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+    const cookies = await browser.context.cookies(proxy.origin);
+    const c = cookies.find((x) => x.name === "novnc-ticket");
+    expect(c?.secure).toBe(true);
+    expect(c?.sameSite).toBe("Strict");
+    expect(c?.path).toBe("/");
+    // Max-Age from the ticket's 120 s validity: an expiry in the near future, not a session cookie.
+    expect(c!.expires).toBeGreaterThan(Date.now() / 1000);
+    expect(c!.expires).toBeLessThanOrEqual(Date.now() / 1000 + 125);
+    await closeAll(consolePage, enginePage);
+    await browser.context.clearCookies();
+  });
+
+  test("ignores a ticket posted from an origin that is not an engine origin", async () => {
+    const other = startEnginePage("not the engine");
+    const otherPage = await browser.context.newPage();
+    try {
+      await otherPage.goto(other.url);
+      const popup = browser.context.waitForEvent("page");
+      await otherPage.evaluate((url) => {
+        (window as unknown as { w: Window | null }).w = window.open(url, "foreign");
+      }, consoleUrl());
+      const consolePage = await popup;
+      const warned = consolePage.waitForEvent("console", { predicate: (m) => m.type() === "warning" && m.text().includes("not an engine origin") });
+      await consolePage.waitForLoadState("load");
+      await otherPage.evaluate(
+        ({ msg, origin }) => (window as unknown as { w: Window }).w.postMessage(msg, origin),
+        { msg: { connectionTicket: proxy.ticket("127.0.0.1", vnc.port), password: PASSWORD }, origin: proxy.origin },
+      );
+      await warned;
+      expect(await consolePage.evaluate(() => document.body.dataset.state)).toBe("waiting");
+      expect(await consolePage.locator("#screen canvas").count()).toBe(0);
+      await closeAll(consolePage);
+    } finally {
+      await closeAll(otherPage);
+      other.stop();
+    }
+  });
+
+  test("shows why it failed when the VNC password is wrong", async () => {
+    const { enginePage, consolePage } = await engineWithConsole();
+    await postToConsole(enginePage, { connectionTicket: proxy.ticket("127.0.0.1", vnc.port), password: "wrong-pw" }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("failed");
+    expect(await consolePage.evaluate(() => document.body.dataset.failure)).toBe("wrong-password");
+    expect(await consolePage.locator("#status-text").textContent()).toContain("Wrong VNC password");
+    await closeAll(consolePage, enginePage);
+  });
+
+  test("shows a refusal when the proxy rejects the ticket", async () => {
+    const { enginePage, consolePage } = await engineWithConsole();
+    const forged = Buffer.from(JSON.stringify({ validTo: "20991231235959", data: "x" })).toString("base64");
+    await postToConsole(enginePage, { connectionTicket: forged, password: PASSWORD }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("failed");
+    expect(await consolePage.evaluate(() => document.body.dataset.failure)).toBe("refused");
+    await closeAll(consolePage, enginePage);
+  });
+
+  test("Ctrl-Alt-Del and the special keys reach the VNC server as key events", async () => {
+    const { enginePage, consolePage } = await engineWithConsole();
+    await postToConsole(enginePage, { connectionTicket: proxy.ticket("127.0.0.1", vnc.port), password: PASSWORD }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+
+    let from = vnc.events.length;
+    await consolePage.click("#btn-cad");
+    expect(await keyEventsAfter(from, 6)).toEqual([
+      { down: true, keysym: 0xffe3 }, // Control_L
+      { down: true, keysym: 0xffe9 }, // Alt_L
+      { down: true, keysym: 0xffff }, // Delete
+      { down: false, keysym: 0xffff },
+      { down: false, keysym: 0xffe9 },
+      { down: false, keysym: 0xffe3 },
+    ]);
+
+    from = vnc.events.length;
+    await consolePage.click("#btn-keys");
+    await consolePage.click('#keys-menu [data-key="ctrl-alt-f2"]');
+    expect(await keyEventsAfter(from, 6)).toEqual([
+      { down: true, keysym: 0xffe3 },
+      { down: true, keysym: 0xffe9 },
+      { down: true, keysym: 0xffbf }, // F2
+      { down: false, keysym: 0xffbf },
+      { down: false, keysym: 0xffe9 },
+      { down: false, keysym: 0xffe3 },
+    ]);
+    await closeAll(consolePage, enginePage);
+  });
+
+  test("paste as keystrokes types the text key by key, with Shift and Return", async () => {
+    const { enginePage, consolePage } = await engineWithConsole();
+    await postToConsole(enginePage, { connectionTicket: proxy.ticket("127.0.0.1", vnc.port), password: PASSWORD }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+
+    const from = vnc.events.length;
+    await consolePage.click("#btn-type");
+    await consolePage.fill("#type-text", "aB!\n");
+    await consolePage.click("#type-send");
+    expect(await keyEventsAfter(from, 12)).toEqual([
+      { down: true, keysym: 0x61 }, // a
+      { down: false, keysym: 0x61 },
+      { down: true, keysym: 0xffe1 }, // Shift_L
+      { down: true, keysym: 0x42 }, // B
+      { down: false, keysym: 0x42 },
+      { down: false, keysym: 0xffe1 },
+      { down: true, keysym: 0xffe1 },
+      { down: true, keysym: 0x21 }, // !
+      { down: false, keysym: 0x21 },
+      { down: false, keysym: 0xffe1 },
+      { down: true, keysym: 0xff0d }, // Return
+      { down: false, keysym: 0xff0d },
+    ]);
+    await closeAll(consolePage, enginePage);
+  });
+});
