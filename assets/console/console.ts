@@ -10,6 +10,8 @@
  * The page exposes its state on <body data-state="waiting|connecting|connected|reconnecting|
  * disconnected|failed" data-failure="KIND"> for styling and for the browser tests.
  */
+// Must stay the first import: it listens for the engine's message before noVNC's top-level await.
+import { takeMessages } from "./early-messages.ts";
 import RFB from "@novnc/novnc";
 import { DEFAULT_BACKOFF, nextDelay } from "./backoff.ts";
 import {
@@ -144,6 +146,8 @@ function onMessage(ev: MessageEvent): void {
     console.warn(`novnc-proxy console: ignored a message from ${ev.origin} without a connection ticket`);
     return;
   }
+  // An engine that re-sends the same ticket (e.g. on a timer until it sees us) changes nothing.
+  if (handoff && handoff.ticket === h.ticket && handoff.kind === h.kind && rfb) return;
   startSession(h);
 }
 
@@ -446,7 +450,7 @@ ui.clipSend.addEventListener("click", () => {
 buildKeysMenu();
 setTitle(params.title);
 if (params.viewOnly) document.body.classList.add("view-only");
-window.addEventListener("message", onMessage);
+takeMessages(onMessage);
 if (engineOrigins.length === 0) {
   setState("waiting", "No engine origin configured", {
     title: "Waiting for the engine",

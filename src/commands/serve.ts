@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from "../server/https.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
 import { loadPemIdentity, loadEngineCert, makeSelfSigned, keyFileModeWarning, type TlsIdentity } from "../tls/identity.ts";
 import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
+import { resolveKeystorePassword } from "../tls/password.ts";
 
 export const serveArgs = {
   listen: { type: "string", description: "Address and port to listen on, [HOST:]PORT; IPv6 in brackets (default: all addresses, port 6100)", valueHint: "[host:]port" },
@@ -40,13 +41,13 @@ export const serveArgs = {
   ...commonArgs,
 } as const;
 
-/** What the flags say, validated but with files not yet read. */
+/** What the flags say, validated; certificate files not yet read (a --password-file is). */
 export interface ServeOptions {
   hostname: string;
   port: number;
   tls:
     | { kind: "pem"; certFile: string; keyFile?: string }
-    | { kind: "keystore"; file: string; password: string | { file: string }; alias?: string }
+    | { kind: "keystore"; file: string; password: string; alias?: string }
     | { kind: "self-signed" };
   tlsMin: "1.2" | "1.3";
   ciphers?: string;
@@ -67,18 +68,17 @@ export interface ServeOptions {
 type Flags = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-/** Flags (citty's parsed args + the raw list for repeatable flags) -> options. Pure. */
+/** Flags (citty's parsed args + the raw list for repeatable flags) -> options. Pure but for --password-file. */
 export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Record<string, string | undefined> = {}): ServeOptions {
   const { hostname, port } = parseListen(str(args.listen) ?? "6100");
   const sources = [str(args.cert) && "--cert", str(args.keystore) && "--keystore", args["self-signed"] && "--self-signed"].filter(Boolean);
   if (sources.length > 1) throw new ConfigError(`${sources.join(" and ")} exclude each other: give one`);
   let tls: ServeOptions["tls"];
   if (str(args.keystore)) {
-    const passwordFile = str(args["password-file"]);
     tls = {
       kind: "keystore",
       file: str(args.keystore)!,
-      password: passwordFile ? { file: passwordFile } : (str(args.password) ?? env.NOVNC_KEYSTORE_PASSWORD ?? "mypass"),
+      password: resolveKeystorePassword({ password: str(args.password), passwordFile: str(args["password-file"]) }, env),
       alias: str(args.alias),
     };
   } else if (str(args.cert)) {
@@ -130,11 +130,6 @@ function readPem(file: string, flag: string): string {
   }
 }
 
-function readPassword(p: string | { file: string }): string {
-  if (typeof p === "string") return p;
-  return readPem(p.file, "--password-file").replace(/\r?\n$/, "");
-}
-
 /** Options -> a ServerConfig: reads and checks every file; ConfigError on the first problem. */
 export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnings: string[] } {
   const warnings: string[] = [];
@@ -144,7 +139,7 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     const w = keyFileModeWarning(o.tls.keyFile ?? o.tls.certFile);
     if (w) warnings.push(w);
   } else if (o.tls.kind === "keystore") {
-    identity = loadKeystoreIdentity(o.tls.file, readPassword(o.tls.password), o.tls.alias);
+    identity = loadKeystoreIdentity(o.tls.file, o.tls.password, o.tls.alias);
     const w = keyFileModeWarning(o.tls.file);
     if (w) warnings.push(w);
   } else {

@@ -8,6 +8,10 @@
 import type { ServerWebSocket } from "bun";
 import { tagged } from "../log.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
+import { readSecurityOffer, requiresTls } from "../rfb/security-offer.ts";
+
+/** How many opening bytes of a plain target are looked at (version + count + types). */
+const SNIFF_LIMIT = 64;
 
 const log = tagged("session");
 
@@ -30,6 +34,8 @@ export interface SessionInfo {
   targetLabel: string;
   connectRequest: Omit<ConnectRequest, "events">;
   connect: (req: ConnectRequest) => Promise<ConnectedTarget>;
+  /** Plain ticket: watch the server's opening and refuse a VeNCrypt-only server (downgrade guard). */
+  checkPlainOffer: boolean;
   /** Called once when the session ends (metrics, caps bookkeeping). */
   onEnd?: (s: SessionState) => void;
 }
@@ -50,6 +56,8 @@ export interface SessionState extends SessionInfo {
   bytesDown: number;
   targetGone: boolean;
   ended: boolean;
+  /** Copy of the target's first bytes while its security offer is being read; null when done. */
+  sniff: Uint8Array | null;
   closeReason: string;
 }
 
@@ -69,6 +77,7 @@ export function newSessionState(info: SessionInfo): SessionState {
     bytesDown: 0,
     targetGone: false,
     ended: false,
+    sniff: info.checkPlainOffer ? new Uint8Array(0) : null,
     closeReason: "",
   };
 }
@@ -196,7 +205,27 @@ function onTargetData(ws: SessionSocket, bytes: Uint8Array): void {
   const s = ws.data;
   if (s.ended) return;
   s.bytesDown += bytes.byteLength;
+  if (s.sniff && !offerAcceptable(s, bytes)) {
+    closeWs(ws, CLOSE.INTERNAL, "Ticket says plain VNC but the server requires TLS");
+    s.conn?.end();
+    return;
+  }
   sendDown(ws, bytes);
+}
+
+/** Looks at a plain target's opening (copying at most SNIFF_LIMIT bytes); false = refuse. */
+function offerAcceptable(s: SessionState, bytes: Uint8Array): boolean {
+  const prev = s.sniff!;
+  const next = new Uint8Array(Math.min(prev.length + bytes.length, SNIFF_LIMIT));
+  next.set(prev);
+  next.set(bytes.subarray(0, next.length - prev.length), prev.length);
+  const offer = readSecurityOffer(next);
+  if (offer.kind === "need-more" && next.length < SNIFF_LIMIT) {
+    s.sniff = next;
+    return true;
+  }
+  s.sniff = null;
+  return !(offer.kind === "types" && requiresTls(offer.types));
 }
 
 /** websocket `drain`: the browser caught up; send what was held, then let the target flow. */

@@ -85,6 +85,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
             timeoutMs: config.connectTimeoutSeconds * 1000,
           },
           connect: connectFor(d.target.sslTarget),
+          checkPlainOffer: !d.target.sslTarget,
           onEnd: () => {
             open--;
           },

@@ -119,3 +119,28 @@ describe("demo VNC server", () => {
     expect((await t.closed).code).toBe(0);
   });
 });
+
+describe("demo VNC server under backpressure", () => {
+  test("delivers a full frame much larger than the socket buffer whole and in order", async () => {
+    const big = await startDemoVncServer({ password: PASSWORD, width: 2000, height: 1500 });
+    try {
+      const t = await openTcp("127.0.0.1", big.port);
+      open.push(t);
+      await rfbHandshake(t, PASSWORD);
+      setEncodings(t, [ENCODING_RAW]);
+      // Several requests before reading anything: merged into updates, never queued without bound.
+      for (let i = 0; i < 5; i++) requestUpdate(t, { width: 2000, height: 1500 });
+      await Bun.sleep(50);
+      const rects = await readUpdate(t);
+      expect(rects).toEqual([expect.objectContaining({ x: 0, y: 0, width: 2000, height: 1500 })]);
+      expect(distinctPixels(rects)).toBeGreaterThan(10);
+      // The first request was served at once; the four that came while it was being written were merged into one.
+      const second = await readUpdate(t);
+      expect(second).toEqual([expect.objectContaining({ width: 2000, height: 1500 })]);
+      requestUpdate(t, { width: 1, height: 1 }, false);
+      expect(await readUpdate(t)).toEqual([expect.objectContaining({ width: 1, height: 1 })]);
+    } finally {
+      big.stop();
+    }
+  });
+});

@@ -169,7 +169,7 @@ export interface TestProxy {
   /** https://127.0.0.1:PORT */
   origin: string;
   keys: EngineKeys;
-  ticket(host: string, port: number, lifetimeSeconds?: number): string;
+  ticket(host: string, port: number, opts?: { lifetimeSeconds?: number; sslTarget?: boolean }): string;
   stop(): Promise<void>;
 }
 
@@ -198,8 +198,15 @@ export async function startTestProxy(engineOrigins: string[], allow: string[] = 
     server,
     origin: `https://127.0.0.1:${server.port}`,
     keys,
-    ticket: (host, port, lifetimeSeconds = 120) =>
-      signTicket({ keyPem: keys.keyPem, certPem: keys.certPem, host, port, lifetimeSeconds }),
+    ticket: (host, port, opts = {}) =>
+      signTicket({
+        keyPem: keys.keyPem,
+        certPem: keys.certPem,
+        host,
+        port,
+        lifetimeSeconds: opts.lifetimeSeconds ?? 120,
+        sslTarget: opts.sslTarget ?? false,
+      }),
     async stop() {
       await server.stop();
       removeEngineKeys(keys);

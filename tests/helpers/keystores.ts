@@ -13,6 +13,7 @@ export function run(cmd: string[], opts: { cwd?: string; input?: string } = {}):
     stdin: opts.input === undefined ? "ignore" : Buffer.from(opts.input),
     stdout: "pipe",
     stderr: "pipe",
+    timeout: 60_000, // bounded: a stuck openssl/keytool fails the test instead of hanging it
   });
   if (p.exitCode !== 0) {
     throw new Error(`${cmd.join(" ")} failed (${p.exitCode}): ${p.stderr.toString()}`);

@@ -284,7 +284,9 @@ export async function rfbHandshake(t: Transport, password: string, timeoutMs = D
   t.send(vncAuthResponse(challenge, password));
   const result = u32(await t.recv(4, timeoutMs));
   if (result !== SECURITY_RESULT_OK) {
-    return { ...base, securityTypes, securityResult: "failed", reason: await readString(t) };
+    // QEMU NUL-terminates its reason ("Authentication failed\0"); compare the words only.
+    const reason = (await readString(t)).replace(/\0+$/, "");
+    return { ...base, securityTypes, securityResult: "failed", reason };
   }
   t.send(Uint8Array.of(1)); // ClientInit: shared
   const init = await t.recv(24, timeoutMs);

@@ -3,7 +3,7 @@
  * openssl and keytool; the result is checked with openssl, never with our own code.
  * NOVNC_PROXY_BIN=dist/novnc-proxy runs the compiled binary instead of src/cli.ts.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
@@ -19,6 +19,9 @@ import {
   tempDir,
   writeText,
 } from "../helpers/keystores.ts";
+
+// Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
+setDefaultTimeout(60_000);
 
 const ROOT = resolve(import.meta.dir, "../..");
 const BIN = process.env.NOVNC_PROXY_BIN ? [resolve(ROOT, process.env.NOVNC_PROXY_BIN)] : [process.execPath, join(ROOT, "src/cli.ts")];
@@ -162,7 +165,7 @@ describe("export-cert password sources", () => {
   let store = "";
   beforeAll(() => {
     store = opensslP12(join(dir, "pwsrc.p12"), makePemPair(dir, "pwsrc"), { password: "s3cret-pw" });
-  });
+  }, 60_000);
 
   test("reads the password from --password-file", () => {
     const o = outs();
@@ -190,7 +193,7 @@ describe("export-cert refuses with one line and exit 2", () => {
   let store = "";
   beforeAll(() => {
     store = opensslP12(join(dir, "errors.p12"), makePemPair(dir, "errors"), { password: "mypass", name: "proxy" });
-  });
+  }, 60_000);
 
   /** The single stderr line of a failed run. */
   function fails(args: string[]): string {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, sign, verify, X509Certificate } from "node:crypto";
@@ -18,6 +18,9 @@ import {
   writeText,
   type PemPair,
 } from "../helpers/keystores.ts";
+
+// Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
+setDefaultTimeout(60_000);
 
 const { dir, cleanup } = tempDir("novnc-identity-");
 let rsa: PemPair;
@@ -50,7 +53,7 @@ beforeAll(() => {
   f.badKey = writeText(dir, "bad.key", "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n");
   f.folder = join(dir, "a-folder");
   mkdirSync(f.folder);
-});
+}, 60_000);
 
 afterAll(cleanup);
 

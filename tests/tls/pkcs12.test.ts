@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
@@ -16,6 +16,9 @@ import {
   writeText,
   type PemPair,
 } from "../helpers/keystores.ts";
+
+// Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
+setDefaultTimeout(60_000);
 
 const { dir, cleanup } = tempDir("novnc-pkcs12-");
 const keytool = haveKeytool();
@@ -43,7 +46,7 @@ beforeAll(() => {
     run(["keytool", "-importcert", "-noprompt", "-storetype", "PKCS12", "-keystore", ks.trust, "-storepass", "changeit", "-alias", "ca", "-file", rsa.cert]);
     ks.jks = keytoolGenKeyPair(join(dir, "store.jks"), { alias: "old", password: "changeit", storeType: "JKS" });
   }
-});
+}, 60_000);
 
 afterAll(cleanup);
 

@@ -2,13 +2,16 @@
  * The identities this folder produces really work as Bun.serve TLS material: a TLS client on
  * 127.0.0.1 sees the expected leaf (and chain) certificate.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type PeerCertificate } from "node:tls";
 import { loadPemIdentity, makeSelfSigned, type TlsIdentity } from "../../src/tls/identity.ts";
 import { loadKeystoreIdentity } from "../../src/tls/pkcs12.ts";
 import { makeCaSignedPair, makePemPair, opensslFingerprint, opensslP12, tempDir } from "../helpers/keystores.ts";
+
+// Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
+setDefaultTimeout(60_000);
 
 const { dir, cleanup } = tempDir("novnc-serve-identity-");
 const servers: { stop: (force?: boolean) => unknown }[] = [];
@@ -20,7 +23,7 @@ beforeAll(() => {
   chained = makeCaSignedPair(dir, "localhost");
   store = opensslP12(join(dir, "engine.p12"), chained, { password: "mypass", chain: chained.caCert });
   ecPair = makePemPair(dir, "ec", { ec: true, cn: "localhost" });
-});
+}, 60_000);
 
 afterAll(() => {
   for (const s of servers) s.stop(true);
