@@ -87,6 +87,12 @@ let attempt = 0;
 let retryTimer: ReturnType<typeof setTimeout> | null = null;
 let userDisconnected = false;
 let typing: { cancel: boolean } | null = null;
+/** A reconnected session waiting for the VNC password, which we no longer hold. */
+let awaitingCredentials: RFB | null = null;
+let credentialsTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** How long a reconnect waits for the engine to re-send the password before asking the user. */
+const ENGINE_RESEND_MS = 2000;
 
 function setTitle(name: string | null): void {
   const shown = name && name.trim() ? name.trim() : "Console";
@@ -146,6 +152,14 @@ function onMessage(ev: MessageEvent): void {
     console.warn(`novnc-proxy console: ignored a message from ${ev.origin} without a connection ticket`);
     return;
   }
+  // A reconnect asked the engine again (ready message): use the password it re-sent, at once.
+  if (awaitingCredentials && awaitingCredentials === rfb && handoff?.ticket === h.ticket && h.password !== null) {
+    const conn = awaitingCredentials;
+    stopAwaitingCredentials();
+    if (ui.pwDialog.open) ui.pwDialog.close();
+    conn.sendCredentials({ password: h.password });
+    return;
+  }
   // An engine that re-sends the same ticket (e.g. on a timer until it sees us) changes nothing.
   if (handoff && handoff.ticket === h.ticket && handoff.kind === h.kind && rfb) return;
   startSession(h);
@@ -203,7 +217,7 @@ function connect(): void {
   const credentials = pendingPassword !== null ? { password: pendingPassword } : undefined;
   const conn = new RFB(ui.screen, ws, { shared: true, wsProtocols: ["binary"], ...(credentials ? { credentials } : {}) });
   rfb = conn;
-  conn.background = "#000";
+  conn.background = "#14161c"; // a shade off black, so a black VM screen shows its edges
   conn.viewOnly = params.viewOnly;
   applyScale(ui.scale.value as ScaleMode);
 
@@ -225,7 +239,17 @@ function connect(): void {
       conn.sendCredentials({ password: pendingPassword });
       return;
     }
-    askPassword(conn);
+    // The password was dropped after the first connect. Say "ready" again: an engine that
+    // answers ready messages re-sends ticket and password; if none does, ask the user.
+    stopAwaitingCredentials();
+    awaitingCredentials = conn;
+    announceReady();
+    credentialsTimer = setTimeout(() => {
+      if (awaitingCredentials === conn && rfb === conn) {
+        stopAwaitingCredentials();
+        askPassword(conn);
+      }
+    }, ENGINE_RESEND_MS);
   });
   conn.addEventListener("desktopname", (e) => {
     if (!params.title) setTitle((e as CustomEvent<{ name: string }>).detail.name);
@@ -234,8 +258,10 @@ function connect(): void {
     ui.clipText.value = (e as CustomEvent<{ text: string }>).detail.text;
   });
   conn.addEventListener("disconnect", () => {
+    if (awaitingCredentials === conn) stopAwaitingCredentials();
     if (rfb !== conn) return; // replaced by a newer session
     rfb = null;
+    if (ui.pwDialog.open) ui.pwDialog.close();
     if (userDisconnected) {
       setState("disconnected", "Disconnected", { title: "Disconnected", text: "You closed the connection." });
       return;
@@ -252,6 +278,7 @@ function connect(): void {
 }
 
 function fail(kind: string, message: string): void {
+  pendingPassword = null; // a later manual reconnect asks the user if the VM wants a password
   setState("failed", message, { title: "Not connected", text: message }, kind);
 }
 
@@ -274,6 +301,12 @@ function stopRetry(): void {
   retryTimer = null;
 }
 
+function stopAwaitingCredentials(): void {
+  if (credentialsTimer !== null) clearTimeout(credentialsTimer);
+  credentialsTimer = null;
+  awaitingCredentials = null;
+}
+
 function askPassword(conn: RFB): void {
   ui.pwInput.value = "";
   ui.pwDialog.showModal();
@@ -281,8 +314,9 @@ function askPassword(conn: RFB): void {
   const done = (send: boolean) => {
     const pw = ui.pwInput.value;
     ui.pwInput.value = "";
-    ui.pwDialog.close();
-    ui.pwSend.onclick = ui.pwCancel.onclick = null;
+    ui.pwSend.onclick = ui.pwCancel.onclick = ui.pwDialog.oncancel = null;
+    ui.pwInput.onkeydown = null;
+    if (ui.pwDialog.open) ui.pwDialog.close();
     if (send && rfb === conn) conn.sendCredentials({ password: pw });
     else if (rfb === conn) {
       userDisconnected = true;
@@ -291,6 +325,7 @@ function askPassword(conn: RFB): void {
   };
   ui.pwSend.onclick = () => done(true);
   ui.pwCancel.onclick = () => done(false);
+  ui.pwDialog.oncancel = () => done(false); // Esc
   ui.pwInput.onkeydown = (e) => {
     if (e.key === "Enter") done(true);
   };
@@ -407,9 +442,10 @@ ui.type.addEventListener("click", () => {
   ui.typeDialog.showModal();
   ui.typeText.focus();
 });
-ui.typeCancel.addEventListener("click", () => {
+ui.typeCancel.addEventListener("click", () => ui.typeDialog.close());
+// Closing the dialog any way (button, Esc) stops a typing run.
+ui.typeDialog.addEventListener("close", () => {
   if (typing) typing.cancel = true;
-  ui.typeDialog.close();
 });
 ui.typeSend.addEventListener("click", async () => {
   if (!rfb || typing) return;

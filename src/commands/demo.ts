@@ -12,7 +12,7 @@ import { randomBytes, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { logger } from "../log.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
-import type { ServerConfig } from "../server/config.ts";
+import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
 import { securityHeaders } from "../server/headers.ts";
 import type { RunningServer } from "../server/https.ts";
 import { signTicket } from "../ticket/sign.ts";
@@ -208,20 +208,14 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const identity = makeSelfSigned(names);
     const engine = makeSelfSigned(["novnc-proxy demo engine"]);
     const config: ServerConfig = {
+      ...SERVER_DEFAULTS,
       hostname: o.hostname,
       port,
       identity,
-      tlsMin: "1.2",
       engineKey: new X509Certificate(engine.certPem).publicKey,
       engineSubject: engine.subject,
-      allowUnsigned: false,
       allowlist: compileAllowlist([`127.0.0.1:${vnc.port}`]),
-      origins: [],
       engineOrigins,
-      requireOrigin: false,
-      clockSkewSeconds: 5,
-      connectTimeoutSeconds: 10,
-      vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
       extraRoutes: demoRoutes({ engine, vnc: { port: vnc.port, password }, proxyPort: port, engineOrigins }),
     };
     const server = await runServer(config);

@@ -3,12 +3,14 @@
  * (`loadServeConfig`: files read, keys checked) -> the running server.
  */
 import { defineCommand } from "citty";
-import { readFileSync } from "node:fs";
+import { readFileSync, watch } from "node:fs";
 import pc from "picocolors";
 import { commonArgs, applyLogLevel, repeated, intArg, parseListen } from "./_args.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { logger } from "../log.ts";
-import type { ServerConfig } from "../server/config.ts";
+import { logger, setLogFormat, type LogFormat } from "../log.ts";
+import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
+import { DEFAULT_LIMITS, type Limits } from "../server/limits.ts";
+import { compileCidrList } from "../policy/cidr.ts";
 import { startServer, type RunningServer } from "../server/https.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
 import { loadPemIdentity, loadEngineCert, makeSelfSigned, keyFileModeWarning, type TlsIdentity } from "../tls/identity.ts";
@@ -38,6 +40,18 @@ export const serveArgs = {
   "vnc-verify-name": { type: "boolean", description: "With --vnc-ca: also check the certificate names the ticket's host" },
   "vnc-client-cert": { type: "string", description: "Client certificate for VNC servers with verify-peer=on (PEM)", valueHint: "file" },
   "vnc-client-key": { type: "string", description: "Key of --vnc-client-cert (PEM)", valueHint: "file" },
+  "max-sessions": { type: "string", description: "Open sessions at most, overall; more get 503 (default 2000, 0 = no cap)", valueHint: "n" },
+  "max-sessions-per-ip": { type: "string", description: "Open sessions at most per client address; more get 429 (default 64)", valueHint: "n" },
+  "max-sessions-per-ticket": { type: "string", description: "Open sessions at most per ticket; more get 429 (default 8)", valueHint: "n" },
+  "single-use": { type: "boolean", description: "A ticket opens one session only; a second use gets 403 (noVNC reconnects then need a new ticket)" },
+  "idle-timeout": { type: "string", description: "Close a session after this many seconds without a byte either way, 1008 (default 0 = never)", valueHint: "seconds" },
+  "session-limit": { type: "string", description: "Close any session this many seconds after it opened, 1008 (default 0 = never)", valueHint: "seconds" },
+  "handshake-timeout": { type: "string", description: "Seconds a client has to finish TLS and its request (default 10)", valueHint: "seconds" },
+  "max-message": { type: "string", description: "Largest websocket message from a browser in bytes; larger closes 1009 (default 1048576)", valueHint: "bytes" },
+  "trusted-proxy": { type: "string", description: "Believe X-Forwarded-For from these reverse proxies (CIDR), repeatable", valueHint: "cidr" },
+  "metrics-allow": { type: "string", description: "Only these clients (CIDR) may read /healthz and /metrics, repeatable (default: everyone)", valueHint: "cidr" },
+  "drain-timeout": { type: "string", description: "On SIGTERM, seconds to let sessions finish before closing them with 1001 (default 30)", valueHint: "seconds" },
+  "log-format": { type: "string", description: "Log lines as text (default) or json (one object per line, for journald/collectors)", valueHint: "text|json" },
   ...commonArgs,
 } as const;
 
@@ -63,6 +77,13 @@ export interface ServeOptions {
   vncVerifyName: boolean;
   vncClientCertFile?: string;
   vncClientKeyFile?: string;
+  limits: Limits;
+  handshakeTimeoutSeconds: number;
+  maxMessageBytes: number;
+  trustedProxies: string[];
+  metricsAllow: string[];
+  drainTimeoutSeconds: number;
+  logFormat: LogFormat;
 }
 
 type Flags = Record<string, unknown>;
@@ -118,7 +139,27 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
     vncVerifyName: Boolean(args["vnc-verify-name"]),
     vncClientCertFile: str(args["vnc-client-cert"]),
     vncClientKeyFile: str(args["vnc-client-key"]),
+    limits: {
+      maxSessions: intArg("max-sessions", args["max-sessions"], DEFAULT_LIMITS.maxSessions, 0, 1_000_000),
+      maxSessionsPerIp: intArg("max-sessions-per-ip", args["max-sessions-per-ip"], DEFAULT_LIMITS.maxSessionsPerIp, 0, 1_000_000),
+      maxSessionsPerTicket: intArg("max-sessions-per-ticket", args["max-sessions-per-ticket"], DEFAULT_LIMITS.maxSessionsPerTicket, 0, 1_000_000),
+      singleUse: Boolean(args["single-use"]),
+      idleTimeoutSeconds: intArg("idle-timeout", args["idle-timeout"], 0, 0, 7 * 86400),
+      sessionMaxSeconds: intArg("session-limit", args["session-limit"], 0, 0, 30 * 86400),
+    },
+    // Bun's HTTP idle timeout tops out at 255 s.
+    handshakeTimeoutSeconds: intArg("handshake-timeout", args["handshake-timeout"], 10, 1, 255),
+    maxMessageBytes: intArg("max-message", args["max-message"], SERVER_DEFAULTS.maxMessageBytes, 1024, 64 * 1024 * 1024),
+    trustedProxies: repeated(rawArgs, "trusted-proxy"),
+    metricsAllow: repeated(rawArgs, "metrics-allow"),
+    drainTimeoutSeconds: intArg("drain-timeout", args["drain-timeout"], 30, 0, 3600),
+    logFormat: parseLogFormat(str(args["log-format"]) ?? "text"),
   };
+}
+
+function parseLogFormat(v: string): LogFormat {
+  if (v !== "text" && v !== "json") throw new ConfigError(`--log-format "${v}": expected text or json`);
+  return v;
 }
 
 function readPem(file: string, flag: string): string {
@@ -150,6 +191,9 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
   }
   const engine = o.engineCertFile ? loadEngineCert(o.engineCertFile) : null;
   if (o.allowUnsigned) warnings.push("--allow-unsigned: plain novnc-target cookies are accepted; only the allowlist guards targets");
+  // Compile the client lists now so a bad CIDR stops start-up with its flag named.
+  compileCidrList(o.trustedProxies, "--trusted-proxy", false);
+  compileCidrList(o.metricsAllow, "--metrics-allow", true);
   const config: ServerConfig = {
     hostname: o.hostname,
     port: o.port,
@@ -165,6 +209,11 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     requireOrigin: o.requireOrigin,
     clockSkewSeconds: o.clockSkewSeconds,
     connectTimeoutSeconds: o.connectTimeoutSeconds,
+    limits: o.limits,
+    handshakeTimeoutSeconds: o.handshakeTimeoutSeconds,
+    maxMessageBytes: o.maxMessageBytes,
+    trustedProxies: o.trustedProxies,
+    metricsAllow: o.metricsAllow,
     vnc: {
       caPem: o.vncCaFile ? readPem(o.vncCaFile, "--vnc-ca") : null,
       verifyName: o.vncVerifyName,
@@ -198,20 +247,64 @@ export async function runServer(config: ServerConfig, warnings: string[] = []): 
   return running;
 }
 
+/** Files whose change triggers a reload (certificate, key, keystore, engine certificate). */
+function watchedFiles(o: ServeOptions): string[] {
+  const files = [o.engineCertFile];
+  if (o.tls.kind === "pem") files.push(o.tls.certFile, o.tls.keyFile);
+  if (o.tls.kind === "keystore") files.push(o.tls.file);
+  return files.filter((f): f is string => Boolean(f));
+}
+
+/**
+ * SIGHUP or a change of the cert files: re-read them and swap them in; a bad new file keeps the
+ * old one (and says why). SIGTERM/SIGINT: drain, then exit 0.
+ */
+function handleSignals(running: RunningServer, options: ServeOptions): void {
+  const reload = (why: string) => {
+    try {
+      const { config } = loadServeConfig(options);
+      running.reload(config);
+      logger.info(`${why}: reloaded certificate, key and engine certificate (cert="${config.identity.subject}" expires=${config.identity.notAfter.toISOString().slice(0, 10)})`);
+    } catch (err) {
+      logger.error(`${why}: reload failed, keeping the current certificates: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    }
+  };
+  process.on("SIGHUP", () => reload("SIGHUP"));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  for (const file of watchedFiles(options)) {
+    try {
+      // Debounced: renames and partial writes fire several events.
+      watch(file, { persistent: false }, () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => reload(`${file} changed`), 500);
+      });
+    } catch {
+      // A file that cannot be watched is still reloaded on SIGHUP.
+    }
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: draining ${running.sessions()} session(s), up to ${options.drainTimeoutSeconds}s`);
+    await running.drain(options.drainTimeoutSeconds * 1000);
+    await running.stop();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
 export default defineCommand({
   meta: { name: "serve", description: "Serve the HTML5 console and relay ticket-verified websockets to VNC servers" },
   args: serveArgs,
   async run({ args, rawArgs }) {
     applyLogLevel(args["log-level"]);
     const options = parseServeArgs(args, rawArgs, process.env);
+    setLogFormat(options.logFormat);
     const { config, warnings } = loadServeConfig(options);
     const running = await runServer(config, warnings);
-    const stop = async (signal: string) => {
-      logger.info(`${signal}: stopping`);
-      await running.stop();
-      process.exit(0);
-    };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    handleSignals(running, options);
   },
 });

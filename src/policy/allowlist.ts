@@ -5,6 +5,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import { type Ip, parseIp, formatIp, forbiddenReason, isValidHostName } from "./address.ts";
+import { parseCidr, inCidr, cidrText } from "./cidr.ts";
 
 /** Default VNC port range (oVirt's console ports) when a rule names no port. */
 export const DEFAULT_PORTS: readonly PortRange[] = [{ lo: 5900, hi: 6923 }];
@@ -27,7 +28,6 @@ export interface Allowlist {
 }
 
 const PORT = /^(?:[1-9][0-9]{0,4})$/;
-const PREFIX = /^(?:0|[1-9][0-9]{0,2})$/;
 
 function parsePort(text: string): number {
   if (!PORT.test(text)) throw new Error(`bad port "${text}"`);
@@ -53,37 +53,7 @@ function parsePorts(text: string): PortRange[] {
 }
 
 function cidrRule(addrText: string, prefixText: string | null, ports: PortRange[]): AllowRule {
-  const base = parseIp(addrText);
-  if (!base) throw new Error(`"${addrText}" is not a canonical IP address`);
-  const max = base.family === 4 ? 32 : 128;
-  let prefix = max;
-  if (prefixText !== null) {
-    if (!PREFIX.test(prefixText) || Number(prefixText) > max) {
-      throw new Error(`prefix length must be 0-${max}`);
-    }
-    prefix = Number(prefixText);
-  }
-  const masked = maskBytes(base.bytes, prefix);
-  if (!masked.every((b, i) => b === base.bytes[i])) {
-    const hint = formatIp({ family: base.family, bytes: masked });
-    throw new Error(`host bits set (did you mean ${hint}/${prefix}?)`);
-  }
-  return { kind: "cidr", base, prefix, ports };
-}
-
-function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) {
-    const bits = Math.max(0, Math.min(8, prefix - 8 * i));
-    out[i] = bytes[i]! & ((0xff << (8 - bits)) & 0xff);
-  }
-  return out;
-}
-
-function inCidr(ip: Ip, base: Ip, prefix: number): boolean {
-  if (ip.family !== base.family) return false;
-  const masked = maskBytes(ip.bytes, prefix);
-  return masked.every((b, i) => b === base.bytes[i]);
+  return { kind: "cidr", ...parseCidr(addrText, prefixText), ports };
 }
 
 /** Host part without brackets: `*`, an IP, `IP/len`, a host name or `*.domain`. */
@@ -147,12 +117,8 @@ function ruleText(rule: AllowRule): string {
       return `any unicast:${ports}`;
     case "name":
       return `${rule.wildcard ? "*." : ""}${rule.name}:${ports}`;
-    case "cidr": {
-      const addr = formatIp(rule.base);
-      const full = rule.prefix === (rule.base.family === 4 ? 32 : 128);
-      if (rule.base.family === 4) return full ? `${addr}:${ports}` : `${addr}/${rule.prefix}:${ports}`;
-      return full ? `[${addr}]:${ports}` : `[${addr}/${rule.prefix}]:${ports}`;
-    }
+    case "cidr":
+      return rule.base.family === 4 ? `${cidrText(rule)}:${ports}` : `[${cidrText(rule)}]:${ports}`;
   }
 }
 
@@ -161,7 +127,7 @@ function hostMatches(rule: AllowRule, ip: Ip, name: string | undefined): boolean
     case "any":
       return true;
     case "cidr":
-      return inCidr(ip, rule.base, rule.prefix);
+      return inCidr(ip, rule);
     case "name":
       if (name === undefined) return false;
       return rule.wildcard ? name.endsWith(`.${rule.name}`) : name === rule.name;

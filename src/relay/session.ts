@@ -6,7 +6,8 @@
  * side drains. Memory per session is therefore bounded by a few chunks, whatever the flood.
  */
 import type { ServerWebSocket } from "bun";
-import { tagged } from "../log.ts";
+import { tagged, logEvent } from "../log.ts";
+import type { Outcome } from "../server/metrics.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
 import { readSecurityOffer, requiresTls } from "../rfb/security-offer.ts";
 
@@ -30,18 +31,25 @@ export interface SessionInfo {
   id: string;
   client: string;
   ticketHash: string;
+  /** Identifies the ticket for per-ticket caps and single use (its signature); null if unsigned. */
+  ticketId: string | null;
   /** host:port as the ticket named it, for logs. */
   targetLabel: string;
   connectRequest: Omit<ConnectRequest, "events">;
   connect: (req: ConnectRequest) => Promise<ConnectedTarget>;
   /** Plain ticket: watch the server's opening and refuse a VeNCrypt-only server (downgrade guard). */
   checkPlainOffer: boolean;
+  /** Called once the target is connected, with how long it took (metrics). */
+  onConnected?: (seconds: number) => void;
   /** Called once when the session ends (metrics, caps bookkeeping). */
   onEnd?: (s: SessionState) => void;
 }
 
 export interface SessionState extends SessionInfo {
   startedAt: number;
+  /** Wall-clock ms, for the idle and absolute limits. */
+  openedAt: number;
+  lastActivity: number;
   conn: TargetConn | null;
   /** Browser -> VNC bytes the target could not take yet (or arrived before connect). */
   up: Uint8Array[];
@@ -59,6 +67,7 @@ export interface SessionState extends SessionInfo {
   /** Copy of the target's first bytes while its security offer is being read; null when done. */
   sniff: Uint8Array | null;
   closeReason: string;
+  outcome: Outcome | null;
 }
 
 export type SessionSocket = ServerWebSocket<SessionState>;
@@ -67,6 +76,8 @@ export function newSessionState(info: SessionInfo): SessionState {
   return {
     ...info,
     startedAt: performance.now(),
+    openedAt: Date.now(),
+    lastActivity: Date.now(),
     conn: null,
     up: [],
     down: [],
@@ -79,12 +90,15 @@ export function newSessionState(info: SessionInfo): SessionState {
     ended: false,
     sniff: info.checkPlainOffer ? new Uint8Array(0) : null,
     closeReason: "",
+    outcome: null,
   };
 }
 
-function closeWs(ws: SessionSocket, code: number, reason: string): void {
+/** Closes the browser side with a code and reason, remembering why for the audit line and metrics. */
+export function closeWs(ws: SessionSocket, code: number, reason: string, outcome: Outcome): void {
   const s = ws.data;
   if (!s.closeReason) s.closeReason = `${code} ${reason}`;
+  s.outcome ??= outcome;
   try {
     ws.close(code, reason);
   } catch {
@@ -95,9 +109,16 @@ function closeWs(ws: SessionSocket, code: number, reason: string): void {
 /** websocket `open`: connect to the target; browser input waits (paused) until then. */
 export async function onOpen(ws: SessionSocket): Promise<void> {
   const s = ws.data;
-  log.info(`open ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash}`);
+  logEvent(log, "info", `open ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash}`, {
+    event: "session_open",
+    session: s.id,
+    client: s.client,
+    target: s.targetLabel,
+    ticket: s.ticketHash,
+  });
   ws.pause();
   let connected: ConnectedTarget;
+  const t0 = performance.now();
   try {
     connected = await s.connect({
       ...s.connectRequest,
@@ -110,9 +131,10 @@ export async function onOpen(ws: SessionSocket): Promise<void> {
   } catch (err) {
     const reason = err instanceof TargetError ? err.message : "VNC server connection failed";
     if (!(err instanceof TargetError)) log.error(`${s.id} connect failed unexpectedly: ${String(err)}`);
-    closeWs(ws, CLOSE.INTERNAL, reason);
+    closeWs(ws, CLOSE.INTERNAL, reason, "connect_failed");
     return;
   }
+  s.onConnected?.((performance.now() - t0) / 1000);
   if (s.ended) {
     // The browser left while we were connecting.
     connected.conn.end();
@@ -128,16 +150,17 @@ export async function onOpen(ws: SessionSocket): Promise<void> {
 export function onMessage(ws: SessionSocket, message: string | Uint8Array): void {
   const s = ws.data;
   if (typeof message === "string") {
-    closeWs(ws, CLOSE.UNSUPPORTED, "Text frames not supported");
+    closeWs(ws, CLOSE.UNSUPPORTED, "Text frames not supported", "protocol_error");
     return;
   }
   let bytes = message;
   s.bytesUp += bytes.byteLength;
+  s.lastActivity = Date.now();
   if (s.expect) {
     const take = Math.min(bytes.byteLength, s.expect.byteLength - s.expectAt);
     for (let i = 0; i < take; i++) {
       if (bytes[i] !== s.expect[s.expectAt + i]) {
-        closeWs(ws, CLOSE.PROTOCOL, "Unexpected RFB handshake from client");
+        closeWs(ws, CLOSE.PROTOCOL, "Unexpected RFB handshake from client", "protocol_error");
         return;
       }
     }
@@ -205,8 +228,9 @@ function onTargetData(ws: SessionSocket, bytes: Uint8Array): void {
   const s = ws.data;
   if (s.ended) return;
   s.bytesDown += bytes.byteLength;
+  s.lastActivity = Date.now();
   if (s.sniff && !offerAcceptable(s, bytes)) {
-    closeWs(ws, CLOSE.INTERNAL, "Ticket says plain VNC but the server requires TLS");
+    closeWs(ws, CLOSE.INTERNAL, "Ticket says plain VNC but the server requires TLS", "protocol_error");
     s.conn?.end();
     return;
   }
@@ -238,7 +262,7 @@ export function onDrain(ws: SessionSocket): void {
     if (r === -1) return;
   }
   if (s.targetGone) {
-    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed");
+    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed", "target_closed");
     return;
   }
   if (s.targetPaused && s.conn) {
@@ -253,10 +277,10 @@ function onTargetClose(ws: SessionSocket, error?: string): void {
   s.targetGone = true;
   if (s.ended) return;
   if (error) {
-    closeWs(ws, CLOSE.INTERNAL, error);
+    closeWs(ws, CLOSE.INTERNAL, error, "target_error");
   } else if (s.down.length === 0) {
     // Everything the target sent has been handed to the websocket; Bun flushes it before the close frame.
-    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed");
+    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed", "target_closed");
   }
   // else: onDrain closes once the held bytes are out.
 }
@@ -269,10 +293,30 @@ export function onClose(ws: SessionSocket, code: number, reason: string): void {
   s.conn?.end();
   s.up.length = 0;
   s.down.length = 0;
-  const closeReason = s.closeReason || `${code}${reason ? ` ${reason}` : ""} by client`;
-  const seconds = ((performance.now() - s.startedAt) / 1000).toFixed(1);
-  log.info(
-    `close ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash} up=${s.bytesUp} down=${s.bytesDown} duration=${seconds}s reason="${closeReason}"`,
+  if (code === CLOSE.TOO_BIG && !s.closeReason) {
+    // Bun closed it: a browser message over the size cap.
+    s.closeReason = "1009 Message too big";
+    s.outcome = "protocol_error";
+  }
+  s.outcome ??= "client_closed";
+  const closeReason = s.closeReason || `${code}${reason ? ` ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 60)}` : ""} by client`;
+  const seconds = (performance.now() - s.startedAt) / 1000;
+  logEvent(
+    log,
+    "info",
+    `close ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash} up=${s.bytesUp} down=${s.bytesDown} duration=${seconds.toFixed(1)}s reason="${closeReason}"`,
+    {
+      event: "session_close",
+      session: s.id,
+      client: s.client,
+      target: s.targetLabel,
+      ticket: s.ticketHash,
+      bytes_up: s.bytesUp,
+      bytes_down: s.bytesDown,
+      duration_s: Number(seconds.toFixed(3)),
+      outcome: s.outcome,
+      reason: closeReason,
+    },
   );
   s.onEnd?.(s);
 }

@@ -17,8 +17,9 @@ function reverseBits(byte: number): number {
 }
 
 /**
- * VNC's DES key for a password: its first 8 bytes (UTF-8, as noVNC and QEMU take the string's
- * bytes), zero-padded, each byte bit-reversed. Exported for tests.
+ * VNC's DES key for a password: its first 8 bytes (UTF-8, as QEMU receives it over QMP JSON),
+ * zero-padded, each byte bit-reversed. For the ASCII passwords oVirt uses (base64) this equals
+ * noVNC's `charCodeAt` key. Exported for tests.
  */
 export function vncAuthKey(password: string): Uint8Array {
   const bytes = new TextEncoder().encode(password);

@@ -5,6 +5,7 @@
 import type { KeyObject } from "node:crypto";
 import type { Allowlist } from "../policy/allowlist.ts";
 import type { TlsIdentity } from "../tls/identity.ts";
+import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 
 export interface ServerConfig {
   /** Address to bind: "0.0.0.0", "::" (all), or a literal. */
@@ -41,6 +42,33 @@ export interface ServerConfig {
     clientCertPem: string | null;
     clientKeyPem: string | null;
   };
+  /** Admission caps and session time limits. */
+  limits: Limits;
+  /** Seconds a client has to finish TLS + the HTTP request (slowloris guard). */
+  handshakeTimeoutSeconds: number;
+  /** Largest websocket message accepted from a browser; larger closes 1009. */
+  maxMessageBytes: number;
+  /** Peers whose X-Forwarded-For is believed (CIDRs); empty = nobody's. */
+  trustedProxies: string[];
+  /** Clients allowed to read /healthz and /metrics (CIDRs); empty = everyone. */
+  metricsAllow: string[];
   /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */
   extraRoutes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }
+
+/** Defaults for everything but identity, listen address, keys and policy lists. */
+export const SERVER_DEFAULTS = {
+  tlsMin: "1.2",
+  allowUnsigned: false,
+  origins: [],
+  engineOrigins: [],
+  requireOrigin: false,
+  clockSkewSeconds: 5,
+  connectTimeoutSeconds: 10,
+  vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
+  limits: DEFAULT_LIMITS,
+  handshakeTimeoutSeconds: 10,
+  maxMessageBytes: 1024 * 1024,
+  trustedProxies: [],
+  metricsAllow: [],
+} as const satisfies Partial<ServerConfig>;

@@ -1,6 +1,10 @@
 /**
- * The one listener: HTTPS for the console page and websocket upgrades for the relay.
- * There is no plaintext listener; a plaintext client just fails the TLS handshake.
+ * The one listener: HTTPS for the console page, /healthz, /metrics, and websocket upgrades for
+ * the relay. There is no plaintext listener; a plaintext client just fails the TLS handshake.
+ *
+ * Reload (new certificate, key or engine certificate) starts a second listener on the same port
+ * (SO_REUSEPORT) with the new TLS settings and stops the old one from accepting; sessions
+ * already open on the old one keep flowing.
  */
 import type { Server } from "bun";
 import { constants } from "node:crypto";
@@ -8,24 +12,29 @@ import type { ServerConfig } from "./config.ts";
 import { decideUpgrade, targetLabel } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
+import { SessionRegistry } from "./limits.ts";
+import { Metrics } from "./metrics.ts";
+import { clientAddress, canonicalPeer } from "./client-ip.ts";
 import { compileOriginCheck } from "../policy/origin.ts";
+import { compileCidrList } from "../policy/cidr.ts";
 import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
-import { newSessionState, onClose, onDrain, onMessage, onOpen, type SessionState } from "../relay/session.ts";
+import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
 import { tagged } from "../log.ts";
+import { VERSION } from "../version.ts";
 
 const log = tagged("http");
-
-/** Largest websocket message accepted from a browser (noVNC sends small input events). */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface RunningServer {
   port: number;
   /** https://host:port of the listener, for messages and tests. */
   url: string;
-  server: Server<SessionState>;
   /** Sessions currently open. */
   sessions(): number;
+  /** Swaps in new TLS identity / engine key / policy; open sessions are untouched. */
+  reload(next: ServerConfig): void;
+  /** Stops accepting, waits up to `timeoutMs` for sessions to end, then closes the rest with 1001. */
+  drain(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,97 +45,182 @@ function secureOptionsFor(min: ServerConfig["tlsMin"]): number {
   return opts;
 }
 
-function refuse(status: number, reason: string): Response {
-  return new Response(`${reason}\n`, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...securityHeaders([]) },
-  });
+function textResponse(status: number, body: string, type = "text/plain; charset=utf-8"): Response {
+  return new Response(body, { status, headers: { "content-type": type, ...securityHeaders([]) } });
+}
+
+const refuse = (status: number, reason: string) => textResponse(status, `${reason}\n`);
+
+/** Refusal reasons as metric labels: a fixed set, whatever the reason text says. */
+function refusalCode(status: number, reason: string): string {
+  if (status === 401) return "no_ticket";
+  if (status === 400) return "bad_request";
+  if (/origin/i.test(reason)) return "origin";
+  if (/expired|not yet valid/.test(reason)) return "ticket_time";
+  if (/ticket|signature|signed/.test(reason)) return "bad_ticket";
+  return "target";
 }
 
 let sessionCounter = 0;
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const checkOrigin = compileOriginCheck([...config.origins, ...config.engineOrigins], {
-    requireOrigin: config.requireOrigin,
-  });
-  let open = 0;
+export async function startServer(initial: ServerConfig): Promise<RunningServer> {
+  let config = initial;
+  let checkOrigin = compileOriginCheck([...config.origins, ...config.engineOrigins], { requireOrigin: config.requireOrigin });
+  let isTrustedProxy = compileCidrList(config.trustedProxies, "--trusted-proxy", false);
+  let mayReadMetrics = compileCidrList(config.metricsAllow, "--metrics-allow", true);
+  const registry = new SessionRegistry(config.limits);
+  const metrics = new Metrics();
+  const sockets = new Map<SessionState, SessionSocket>();
+  let draining = false;
 
   const connectFor = (sslTarget: boolean) =>
     sslTarget ? (req: ConnectRequest): Promise<ConnectedTarget> => connectVencrypt(req, config.vnc) : connectPlain;
 
-  const server = Bun.serve<SessionState>({
-    hostname: config.hostname,
-    port: config.port,
-    tls: {
-      cert: config.identity.certPem,
-      key: config.identity.keyPem,
-      secureOptions: secureOptionsFor(config.tlsMin),
-      ...(config.ciphers ? { ciphers: config.ciphers } : {}),
-    },
-    async fetch(req, srv) {
-      const url = new URL(req.url);
-      const client = srv.requestIP(req)?.address ?? "unknown";
-      if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
-        const d = await decideUpgrade(req, config, checkOrigin, new Date());
-        if (!d.ok) {
-          log.warn(`refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`);
-          return refuse(d.status, d.reason);
-        }
-        const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-        const data = newSessionState({
-          id,
-          client,
-          ticketHash: d.ticketHash,
-          targetLabel: targetLabel(d.target.host, d.target.port),
-          connectRequest: {
-            address: d.target.address,
-            port: d.target.port,
-            ticketHost: d.target.host,
-            timeoutMs: config.connectTimeoutSeconds * 1000,
-          },
-          connect: connectFor(d.target.sslTarget),
-          checkPlainOffer: !d.target.sslTarget,
-          onEnd: () => {
-            open--;
-          },
-        });
-        const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
-        if (srv.upgrade(req, { data, headers })) {
-          open++;
-          return undefined;
-        }
-        return refuse(400, "websocket upgrade failed");
-      }
-      if (req.method !== "GET" && req.method !== "HEAD") return refuse(405, "method not allowed");
-      const extra = config.extraRoutes?.[url.pathname];
-      if (extra && !url.pathname.includes("%")) return extra(req);
-      return serveAsset(req, url.pathname, { engineOrigins: config.engineOrigins }) ?? refuse(404, "not found");
-    },
-    websocket: {
-      maxPayloadLength: MAX_MESSAGE_BYTES,
-      idleTimeout: 120,
-      sendPings: true,
-      perMessageDeflate: false,
-      open: (ws) => onOpen(ws),
-      message: (ws, msg) => onMessage(ws, msg),
-      drain: (ws) => onDrain(ws),
-      close: (ws, code, reason) => onClose(ws, code, reason),
-    },
-    error(err) {
-      log.error(`internal error: ${err.message}`);
-      return refuse(500, "internal error");
-    },
-  });
+  async function upgrade(req: Request, srv: Server<SessionState>, client: string): Promise<Response | undefined> {
+    const t0 = performance.now();
+    if (draining) return refuse(503, "server shutting down");
+    const d = await decideUpgrade(req, config, checkOrigin, new Date());
+    metrics.handshake.observe((performance.now() - t0) / 1000);
+    if (!d.ok) {
+      metrics.refused(refusalCode(d.status, d.reason));
+      log.warn(`refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`);
+      return refuse(d.status, d.reason);
+    }
+    const now = Date.now();
+    const capped = registry.admit(client, d.ticketId, now);
+    if (capped) {
+      metrics.refused(capped.code);
+      log.warn(`refused ${capped.status} client=${client} ticket=${d.ticketHash}: ${capped.reason}`);
+      return refuse(capped.status, capped.reason);
+    }
+    const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    const data = newSessionState({
+      id,
+      client,
+      ticketHash: d.ticketHash,
+      ticketId: d.ticketId,
+      targetLabel: targetLabel(d.target.host, d.target.port),
+      connectRequest: {
+        address: d.target.address,
+        port: d.target.port,
+        ticketHost: d.target.host,
+        timeoutMs: config.connectTimeoutSeconds * 1000,
+      },
+      connect: connectFor(d.target.sslTarget),
+      checkPlainOffer: !d.target.sslTarget,
+      onConnected: (seconds) => metrics.connect.observe(seconds),
+      onEnd: (s) => {
+        registry.remove(s);
+        sockets.delete(s);
+        metrics.closed(s.outcome ?? "client_closed", s.bytesUp, s.bytesDown);
+      },
+    });
+    const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
+    if (!srv.upgrade(req, { data, headers })) return refuse(400, "websocket upgrade failed");
+    registry.add(data, d.validTo?.getTime() ?? null);
+    metrics.sessionsOpened++;
+    return undefined;
+  }
 
+  function health(): Response {
+    const body = {
+      status: draining ? "draining" : "up",
+      version: VERSION,
+      sessions: registry.open.size,
+      certExpires: config.identity.notAfter.toISOString(),
+    };
+    return textResponse(200, JSON.stringify(body) + "\n", "application/json");
+  }
+
+  function listen(cfg: ServerConfig, port: number): Server<SessionState> {
+    return Bun.serve<SessionState>({
+      hostname: cfg.hostname,
+      port,
+      reusePort: true,
+      // Covers TLS + the HTTP request of a would-be upgrade (slowloris); websockets have their own.
+      idleTimeout: cfg.handshakeTimeoutSeconds,
+      tls: {
+        cert: cfg.identity.certPem,
+        key: cfg.identity.keyPem,
+        secureOptions: secureOptionsFor(cfg.tlsMin),
+        ...(cfg.ciphers ? { ciphers: cfg.ciphers } : {}),
+      },
+      async fetch(req, srv) {
+        const peer = canonicalPeer(srv.requestIP(req)?.address ?? "unknown");
+        const client = clientAddress(peer, req.headers.get("x-forwarded-for"), isTrustedProxy);
+        if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return upgrade(req, srv, client);
+        if (req.method !== "GET" && req.method !== "HEAD") return refuse(405, "method not allowed");
+        const url = new URL(req.url);
+        if (url.pathname === "/healthz" || url.pathname === "/metrics") {
+          if (!mayReadMetrics(peer)) return refuse(403, "forbidden");
+          if (url.pathname === "/healthz") return health();
+          return textResponse(200, metrics.render(registry.open.size, config.identity.notAfter, Date.now()), "text/plain; version=0.0.4; charset=utf-8");
+        }
+        const extra = config.extraRoutes?.[url.pathname];
+        if (extra && !req.url.includes("%")) return extra(req);
+        return serveAsset(req, url.pathname, { engineOrigins: config.engineOrigins }) ?? refuse(404, "not found");
+      },
+      websocket: {
+        maxPayloadLength: cfg.maxMessageBytes,
+        // Our own idle limit (no bytes either way) is in the sweep; this only reaps dead peers.
+        idleTimeout: 120,
+        sendPings: true,
+        perMessageDeflate: false,
+        open(ws) {
+          sockets.set(ws.data, ws);
+          void onOpen(ws);
+        },
+        message: (ws, msg) => onMessage(ws, msg),
+        drain: (ws) => onDrain(ws),
+        close: (ws, code, reason) => onClose(ws, code, reason),
+      },
+      error(err) {
+        log.error(`internal error: ${err.message}`);
+        return refuse(500, "internal error");
+      },
+    });
+  }
+
+  let server = listen(config, config.port);
   const port = server.port!;
+  const retired: Server<SessionState>[] = [];
+
+  const sweeper = setInterval(() => {
+    for (const { session, reason } of registry.sweep(Date.now())) {
+      const ws = sockets.get(session as SessionState);
+      if (ws) closeWs(ws, CLOSE.POLICY, reason, reason === "Idle timeout" ? "idle_timeout" : "time_limit");
+    }
+  }, 1000);
+  sweeper.unref();
+
   const shownHost = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
   return {
     port,
     url: `https://${shownHost === "0.0.0.0" || shownHost === "[::]" ? "localhost" : shownHost}:${port}`,
-    server,
-    sessions: () => open,
+    sessions: () => registry.open.size,
+    reload(next) {
+      const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
+      config = next;
+      checkOrigin = compileOriginCheck([...next.origins, ...next.engineOrigins], { requireOrigin: next.requireOrigin });
+      isTrustedProxy = compileCidrList(next.trustedProxies, "--trusted-proxy", false);
+      mayReadMetrics = compileCidrList(next.metricsAllow, "--metrics-allow", true);
+      registry.limits = next.limits;
+      const old = server;
+      server = fresh;
+      retired.push(old);
+      void old.stop(false); // stop accepting; its open websockets keep running
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      void server.stop(false);
+      const deadline = Date.now() + timeoutMs;
+      while (registry.open.size > 0 && Date.now() < deadline) await Bun.sleep(100);
+      for (const ws of sockets.values()) closeWs(ws, CLOSE.GOING_AWAY, "Server shutting down", "shutdown");
+      await Bun.sleep(50);
+    },
     async stop() {
-      await server.stop(true);
+      clearInterval(sweeper);
+      for (const s of [server, ...retired]) await s.stop(true);
     },
   };
 }

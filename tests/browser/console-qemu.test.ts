@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 /** Opens the console from the engine page, hands over the ticket, waits for a picture. */
-async function connectAndShoot(ticket: string, title: string, shot: string): Promise<void> {
+async function connectAndShoot(ticket: string, title: string, shot: string, settleMs = 500): Promise<void> {
   const enginePage = await browser.context.newPage();
   await enginePage.goto(engine.url);
   const url = `${proxy.origin}/?host=127.0.0.1&port=${proxy.server.port}&title=${encodeURIComponent(title)}`;
@@ -83,7 +83,7 @@ async function connectAndShoot(ticket: string, title: string, shot: string): Pro
       { timeout: 20_000, polling: 200 },
     )
     .catch(() => {});
-  await Bun.sleep(1500);
+  await Bun.sleep(settleMs);
   await consolePage.screenshot({ path: join(ARTIFACTS, shot) });
   expect(cspErrors).toEqual([]);
   await consolePage.close();
@@ -92,7 +92,7 @@ async function connectAndShoot(ticket: string, title: string, shot: string): Pro
 
 describe("the console page against QEMU", () => {
   test("shows the VM's screen through a path ticket and the password set over QMP", async () => {
-    await connectAndShoot(proxy.ticket("127.0.0.1", qemu.port), "rhel9-web01", "console-qemu.png");
+    await connectAndShoot(proxy.ticket("127.0.0.1", qemu.port), "rhel9-web01", "console-qemu.png", 6000);
     copyFileSync(join(ARTIFACTS, "console-qemu.png"), join(ROOT, "assets", "screenshot.png"));
   }, 60_000);
 

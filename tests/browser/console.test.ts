@@ -100,8 +100,44 @@ describe("the console page against the demo VNC server", () => {
     // Max-Age from the ticket's 120 s validity: an expiry in the near future, not a session cookie.
     expect(c!.expires).toBeGreaterThan(Date.now() / 1000);
     expect(c!.expires).toBeLessThanOrEqual(Date.now() / 1000 + 125);
+    // The VNC password is never stored: not in a cookie, the URL or web storage.
+    expect(cookies.some((x) => x.value.includes(PASSWORD))).toBe(false);
+    expect(consolePage.url()).not.toContain(PASSWORD);
+    expect(await consolePage.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0);
     await closeAll(consolePage, enginePage);
     await browser.context.clearCookies();
+  });
+
+  test("works framed by an engine page (frame-ancestors allows the engine origin)", async () => {
+    const enginePage = await browser.context.newPage();
+    await enginePage.goto(engine.url);
+    const ready = await enginePage.evaluate(
+      ({ url, origin }) =>
+        new Promise<boolean>((resolve) => {
+          window.addEventListener("message", (e) => {
+            if (e.origin === origin && (e.data as { type?: string })?.type === "novnc-proxy-ready") resolve(true);
+          });
+          setTimeout(() => resolve(false), 10_000);
+          const f = document.createElement("iframe");
+          f.id = "console";
+          f.width = "800";
+          f.height = "600";
+          f.src = url;
+          document.body.appendChild(f);
+        }),
+      { url: consoleUrl("framed"), origin: proxy.origin },
+    );
+    expect(ready).toBe(true);
+    await enginePage.evaluate(
+      ({ msg, origin }) => (document.getElementById("console") as HTMLIFrameElement).contentWindow!.postMessage(msg, origin),
+      { msg: { connectionTicket: proxy.ticket("127.0.0.1", vnc.port), password: PASSWORD }, origin: proxy.origin },
+    );
+    const frame = enginePage.frames().find((f) => f.url().startsWith(proxy.origin))!;
+    await frame.waitForFunction(() => document.body.dataset.state === "connected" || document.body.dataset.state === "failed", undefined, {
+      timeout: 20_000,
+    });
+    expect(await frame.evaluate(() => document.body.dataset.state)).toBe("connected");
+    await closeAll(enginePage);
   });
 
   test("ignores a ticket posted from an origin that is not an engine origin", async () => {
@@ -136,6 +172,8 @@ describe("the console page against the demo VNC server", () => {
     expect(await waitForState(consolePage, ["connected", "failed"])).toBe("failed");
     expect(await consolePage.evaluate(() => document.body.dataset.failure)).toBe("wrong-password");
     expect(await consolePage.locator("#status-text").textContent()).toContain("Wrong VNC password");
+    expect(await consolePage.locator("#overlay-text").textContent()).toContain("Wrong VNC password");
+    await consolePage.screenshot({ path: join(ARTIFACTS, "console-wrong-password.png") });
     await closeAll(consolePage, enginePage);
   });
 
@@ -146,6 +184,56 @@ describe("the console page against the demo VNC server", () => {
     expect(await waitForState(consolePage, ["connected", "failed"])).toBe("failed");
     expect(await consolePage.evaluate(() => document.body.dataset.failure)).toBe("refused");
     await closeAll(consolePage, enginePage);
+  });
+
+  test("when the VM's console goes away it says so and retries while the ticket is valid", async () => {
+    const doomed = await startDemoVncServer({ password: PASSWORD });
+    try {
+      const { enginePage, consolePage } = await engineWithConsole();
+      await postToConsole(enginePage, { connectionTicket: proxy.ticket("127.0.0.1", doomed.port), password: PASSWORD }, proxy.origin);
+      expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+      doomed.stop();
+      expect(await waitForState(consolePage, ["reconnecting", "failed"])).toBe("reconnecting");
+      expect(["vm-gone", "target-unreachable"]).toContain((await consolePage.evaluate(() => document.body.dataset.failure))!);
+      expect(await consolePage.locator("#status-text").textContent()).toContain("Retrying in");
+      await closeAll(consolePage, enginePage);
+    } finally {
+      doomed.stop();
+    }
+  });
+
+  test("after a reconnect it asks the engine for the password again, then the user", async () => {
+    const { enginePage, consolePage } = await engineWithConsole();
+    const ticket = proxy.ticket("127.0.0.1", vnc.port);
+    await postToConsole(enginePage, { connectionTicket: ticket, password: PASSWORD }, proxy.origin);
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+
+    // The password was dropped on connect. An engine that answers ready messages re-sends it.
+    await enginePage.evaluate(
+      ({ msg, origin }) => {
+        window.addEventListener("message", (e) => {
+          if (e.origin === origin && (e.data as { type?: string })?.type === "novnc-proxy-ready") {
+            (window as unknown as { consoleWin: Window }).consoleWin.postMessage(msg, origin);
+          }
+        });
+      },
+      { msg: { connectionTicket: ticket, password: PASSWORD }, origin: proxy.origin },
+    );
+    await consolePage.click("#btn-disconnect");
+    expect(await waitForState(consolePage, ["disconnected"])).toBe("disconnected");
+    await consolePage.click("#btn-reconnect");
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+    expect(await consolePage.locator("#password-dialog").isVisible()).toBe(false);
+    await closeAll(enginePage); // no engine any more: the next reconnect must ask the user
+
+    await consolePage.click("#btn-disconnect");
+    expect(await waitForState(consolePage, ["disconnected"])).toBe("disconnected");
+    await consolePage.click("#btn-reconnect");
+    await consolePage.locator("#password-dialog").waitFor({ state: "visible", timeout: 10_000 });
+    await consolePage.fill("#password-input", PASSWORD);
+    await consolePage.click("#password-send");
+    expect(await waitForState(consolePage, ["connected", "failed"])).toBe("connected");
+    await closeAll(consolePage);
   });
 
   test("Ctrl-Alt-Del and the special keys reach the VNC server as key events", async () => {
@@ -166,6 +254,7 @@ describe("the console page against the demo VNC server", () => {
 
     from = vnc.events.length;
     await consolePage.click("#btn-keys");
+    await consolePage.screenshot({ path: join(ARTIFACTS, "console-keys-menu.png") });
     await consolePage.click('#keys-menu [data-key="ctrl-alt-f2"]');
     expect(await keyEventsAfter(from, 6)).toEqual([
       { down: true, keysym: 0xffe3 },

@@ -5,7 +5,7 @@
  */
 import { chromium, type Browser, type BrowserContext, type BrowserServer, type Page } from "playwright-core";
 import { startServer, type RunningServer } from "../../src/server/https.ts";
-import type { ServerConfig } from "../../src/server/config.ts";
+import { SERVER_DEFAULTS, type ServerConfig } from "../../src/server/config.ts";
 import { makeSelfSigned } from "../../src/tls/identity.ts";
 import { compileAllowlist } from "../../src/policy/allowlist.ts";
 import { loadEngineCert } from "../../src/tls/identity.ts";
@@ -178,20 +178,18 @@ export async function startTestProxy(engineOrigins: string[], allow: string[] = 
   const keys = makeEngineKeys();
   const engine = loadEngineCert(keys.certFile);
   const config: ServerConfig = {
+    ...SERVER_DEFAULTS,
     hostname: "127.0.0.1",
     port: 0,
     identity: makeSelfSigned(["127.0.0.1", "localhost"]),
-    tlsMin: "1.2",
     engineKey: engine.key,
     engineSubject: engine.subject,
-    allowUnsigned: false,
     allowlist: compileAllowlist(allow),
     origins: [],
     engineOrigins,
-    requireOrigin: false,
-    clockSkewSeconds: 5,
+    trustedProxies: [],
+    metricsAllow: [],
     connectTimeoutSeconds: 5,
-    vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
   };
   const server = await startServer(config);
   return {

@@ -1,0 +1,175 @@
+/**
+ * The bench's servers, each run as its own process so its CPU and memory are its own:
+ *
+ *   bun scripts/bench/targets.ts tcp                      the VNC stand-in behind the relays
+ *   bun scripts/bench/targets.ts wss --cert C --key K     the bare Bun wss server (the ceiling)
+ *
+ * Both speak scripts/bench/protocol.ts on 127.0.0.1, port 0, and print `ready PORT` once
+ * listening. They honour backpressure, so their own memory stays flat whatever the client does.
+ */
+import type { ServerWebSocket, Socket } from "bun";
+import { ACK, STREAM_CHUNK, concatBytes, parseCommand, streamBlock, type Command } from "./protocol.ts";
+
+const BLOCK = streamBlock();
+const ACK_BYTES = new Uint8Array([ACK]);
+
+/** Per-connection state shared by both servers. */
+interface Conn {
+  head: Uint8Array;
+  cmd: Command | null;
+  /** Bytes still to stream (down) or to sink (up). */
+  remaining: number;
+  /** Offset into BLOCK of a partially written chunk (TCP only). */
+  pending: Uint8Array | null;
+}
+
+const newConn = (): Conn => ({ head: new Uint8Array(0), cmd: null, remaining: 0, pending: null });
+
+/** Feeds received bytes to the connection; returns what to do, the server does the I/O. */
+function feed(c: Conn, bytes: Uint8Array): { start?: Command; echo?: Uint8Array; ack?: boolean } {
+  if (!c.cmd) {
+    const parsed = parseCommand(concatBytes(c.head, bytes));
+    if (!parsed) {
+      c.head = concatBytes(c.head, bytes).slice();
+      return {};
+    }
+    c.head = new Uint8Array(0);
+    c.cmd = parsed.cmd;
+    c.remaining = parsed.cmd.kind === "down" || parsed.cmd.kind === "up" ? parsed.cmd.bytes : 0;
+    const after = feed(c, parsed.rest);
+    return { ...after, start: parsed.cmd };
+  }
+  switch (c.cmd.kind) {
+    case "echo":
+      return bytes.byteLength > 0 ? { echo: bytes } : {};
+    case "up": {
+      if (c.remaining <= 0) return {};
+      c.remaining -= bytes.byteLength;
+      return c.remaining <= 0 ? { ack: true } : {};
+    }
+    default:
+      return {};
+  }
+}
+
+function runTcp(): void {
+  /** Streams until the socket is full; drain calls it again. */
+  const pump = (s: Socket<Conn>): void => {
+    const c = s.data;
+    while (c.pending || c.remaining > 0) {
+      const chunk = c.pending ?? BLOCK.subarray(0, Math.min(STREAM_CHUNK, c.remaining));
+      if (!c.pending) c.remaining -= chunk.byteLength;
+      const n = s.write(chunk);
+      if (n < 0) return;
+      if (n < chunk.byteLength) {
+        c.pending = chunk.subarray(n);
+        return;
+      }
+      c.pending = null;
+    }
+  };
+  const server = Bun.listen<Conn>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(s) {
+        s.data = newConn();
+        s.setNoDelay(true);
+      },
+      data(s, bytes) {
+        let r: ReturnType<typeof feed>;
+        try {
+          r = feed(s.data, bytes);
+        } catch {
+          s.end();
+          return;
+        }
+        if (r.start?.kind === "down") pump(s);
+        if (r.echo) {
+          const n = s.write(r.echo);
+          if (n >= 0 && n < r.echo.byteLength) s.data.pending = r.echo.slice(n);
+        }
+        if (r.ack) s.write(ACK_BYTES);
+      },
+      drain(s) {
+        if (s.data.cmd?.kind === "echo") {
+          const p = s.data.pending;
+          if (!p) return;
+          const n = s.write(p);
+          s.data.pending = n >= 0 && n < p.byteLength ? p.slice(n) : null;
+          return;
+        }
+        pump(s);
+      },
+      error() {},
+    },
+  });
+  console.log(`ready ${server.port}`);
+}
+
+function runWss(certFile: string, keyFile: string): void {
+  const pump = (ws: ServerWebSocket<Conn>): void => {
+    const c = ws.data;
+    while (c.remaining > 0) {
+      const n = Math.min(STREAM_CHUNK, c.remaining);
+      const r = ws.sendBinary(BLOCK.subarray(0, n));
+      if (r === 0) return; // dropped: resend on drain
+      c.remaining -= n;
+      if (r === -1) return; // queued under backpressure: wait for drain
+    }
+  };
+  const server = Bun.serve<Conn>({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: Bun.file(certFile), key: Bun.file(keyFile) },
+    fetch(req, srv) {
+      const offered = req.headers.get("sec-websocket-protocol") ?? "";
+      const headers = offered.split(",").some((p) => p.trim() === "binary") ? { "Sec-WebSocket-Protocol": "binary" } : undefined;
+      if (srv.upgrade(req, { data: newConn(), headers })) return undefined;
+      return new Response("websocket only\n", { status: 400 });
+    },
+    websocket: {
+      perMessageDeflate: false,
+      maxPayloadLength: 16 * 1024 * 1024,
+      idleTimeout: 120,
+      sendPings: true,
+      message(ws, msg) {
+        if (typeof msg === "string") {
+          ws.close(1003, "binary only");
+          return;
+        }
+        let r: ReturnType<typeof feed>;
+        try {
+          r = feed(ws.data, msg);
+        } catch {
+          ws.close(1002, "bad command");
+          return;
+        }
+        if (r.start?.kind === "down") pump(ws);
+        if (r.echo) ws.sendBinary(r.echo);
+        if (r.ack) ws.sendBinary(ACK_BYTES);
+      },
+      drain(ws) {
+        pump(ws);
+      },
+    },
+  });
+  console.log(`ready ${server.port}`);
+}
+
+if (import.meta.main) {
+  const [mode, ...rest] = process.argv.slice(2);
+  const flag = (name: string): string => {
+    const i = rest.indexOf(name);
+    const v = i >= 0 ? rest[i + 1] : undefined;
+    if (!v) throw new Error(`${name} FILE is required`);
+    return v;
+  };
+  if (mode === "tcp") runTcp();
+  else if (mode === "wss") runWss(flag("--cert"), flag("--key"));
+  else {
+    console.error("usage: targets.ts tcp | wss --cert FILE --key FILE");
+    process.exit(2);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Admission caps and per-session time limits, as plain bookkeeping (no sockets, injected clock):
+ * overall / per client IP / per ticket session counts, single-use tickets, idle and absolute
+ * session limits. The server asks `admit` before upgrading and `sweep` once a second.
+ */
+
+export interface Limits {
+  /** Open sessions at most, overall (0 = no cap). */
+  maxSessions: number;
+  /** Open sessions at most per client address. */
+  maxSessionsPerIp: number;
+  /** Open sessions at most per ticket (noVNC reconnects re-use one). */
+  maxSessionsPerTicket: number;
+  /** A ticket opens one session ever (remembered until it expires). */
+  singleUse: boolean;
+  /** Close a session after this many seconds with no byte either way (0 = never). */
+  idleTimeoutSeconds: number;
+  /** Close a session this many seconds after it opened (0 = never). */
+  sessionMaxSeconds: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxSessions: 2000,
+  maxSessionsPerIp: 64,
+  maxSessionsPerTicket: 8,
+  singleUse: false,
+  idleTimeoutSeconds: 0,
+  sessionMaxSeconds: 0,
+};
+
+export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" };
+
+/** What a session must tell the registry; `lastActivity` is updated by the relay. */
+export interface TrackedSession {
+  client: string;
+  ticketId: string | null;
+  openedAt: number;
+  lastActivity: number;
+}
+
+export class SessionRegistry {
+  readonly open = new Set<TrackedSession>();
+  private perIp = new Map<string, number>();
+  private perTicket = new Map<string, number>();
+  /** ticket id -> when it stops mattering (its validTo, ms). */
+  private used = new Map<string, number>();
+
+  constructor(public limits: Limits) {}
+
+  /** Checks the caps for a would-be session; does not reserve anything. */
+  admit(client: string, ticketId: string | null, now: number): Refusal | null {
+    const l = this.limits;
+    if (l.maxSessions > 0 && this.open.size >= l.maxSessions) {
+      return { status: 503, reason: "server at its session limit", code: "cap_total" };
+    }
+    if (l.maxSessionsPerIp > 0 && (this.perIp.get(client) ?? 0) >= l.maxSessionsPerIp) {
+      return { status: 429, reason: "too many sessions from this address", code: "cap_ip" };
+    }
+    if (ticketId !== null) {
+      const usedUntil = this.used.get(ticketId);
+      if (l.singleUse && usedUntil !== undefined && usedUntil >= now) {
+        return { status: 403, reason: "ticket already used", code: "ticket_reused" };
+      }
+      if (l.maxSessionsPerTicket > 0 && (this.perTicket.get(ticketId) ?? 0) >= l.maxSessionsPerTicket) {
+        return { status: 429, reason: "too many sessions for this ticket", code: "cap_ticket" };
+      }
+    }
+    return null;
+  }
+
+  /** Records an admitted session. `validTo` (ms) bounds how long a single-use id is kept. */
+  add(s: TrackedSession, validTo: number | null): void {
+    this.open.add(s);
+    this.perIp.set(s.client, (this.perIp.get(s.client) ?? 0) + 1);
+    if (s.ticketId !== null) {
+      this.perTicket.set(s.ticketId, (this.perTicket.get(s.ticketId) ?? 0) + 1);
+      if (this.limits.singleUse) this.used.set(s.ticketId, validTo ?? s.openedAt);
+    }
+  }
+
+  remove(s: TrackedSession): void {
+    if (!this.open.delete(s)) return;
+    decrement(this.perIp, s.client);
+    if (s.ticketId !== null) decrement(this.perTicket, s.ticketId);
+  }
+
+  /** Sessions past a time limit, with the close reason; also forgets expired single-use ids. */
+  sweep(now: number): Array<{ session: TrackedSession; reason: string }> {
+    for (const [id, until] of this.used) if (until < now) this.used.delete(id);
+    const { idleTimeoutSeconds: idle, sessionMaxSeconds: max } = this.limits;
+    const out: Array<{ session: TrackedSession; reason: string }> = [];
+    if (idle <= 0 && max <= 0) return out;
+    for (const s of this.open) {
+      if (max > 0 && now - s.openedAt >= max * 1000) out.push({ session: s, reason: "Session time limit reached" });
+      else if (idle > 0 && now - s.lastActivity >= idle * 1000) out.push({ session: s, reason: "Idle timeout" });
+    }
+    return out;
+  }
+
+  /** Single-use ids currently remembered (for tests and metrics). */
+  get rememberedTickets(): number {
+    return this.used.size;
+  }
+}
+
+function decrement(m: Map<string, number>, key: string): void {
+  const n = (m.get(key) ?? 0) - 1;
+  if (n <= 0) m.delete(key);
+  else m.set(key, n);
+}
