@@ -18,6 +18,7 @@ export const main = defineCommand({
     ticket: () => import("./commands/ticket.ts").then((m) => m.default),
     "export-cert": () => import("./commands/export-cert.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
+    "check-config": () => import("./commands/check-config.ts").then((m) => m.default),
   },
 });
 

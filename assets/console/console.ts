@@ -124,13 +124,36 @@ function ticketStillValid(): boolean {
 
 // ---------------------------------------------------------------- engine hand-off
 
+/**
+ * The engine origins a window may have. A cross-origin window's origin cannot be read, but a
+ * same-origin one can, a parent's is in location.ancestorOrigins (Chromium), and an opener's
+ * is usually the referrer; otherwise every engine origin is tried (posting to a wrong target
+ * origin is dropped by the browser, with a console warning).
+ */
+function originsOf(target: Window, isParent: boolean): string[] {
+  const known: (string | undefined)[] = [];
+  try {
+    known.push(target.location.origin);
+  } catch {
+    /* cross-origin */
+  }
+  if (isParent) known.push(location.ancestorOrigins?.[0]);
+  try {
+    if (!isParent && document.referrer) known.push(new URL(document.referrer).origin);
+  } catch {
+    /* no usable referrer */
+  }
+  const hit = known.find((o) => o !== undefined && isEngineOrigin(o, engineOrigins));
+  return hit ? [hit] : engineOrigins;
+}
+
 /** Tell the window that opened (or frames) us that we listen now. */
 function announceReady(): void {
-  const targets = new Set<Window>();
-  if (window.opener) targets.add(window.opener as Window);
-  if (window.parent && window.parent !== window) targets.add(window.parent);
-  for (const target of targets) {
-    for (const origin of engineOrigins) {
+  const targets = new Map<Window, boolean>();
+  if (window.opener) targets.set(window.opener as Window, false);
+  if (window.parent && window.parent !== window) targets.set(window.parent, true);
+  for (const [target, isParent] of targets) {
+    for (const origin of originsOf(target, isParent)) {
       try {
         // Delivered only if the target's origin is `origin`; otherwise silently dropped.
         target.postMessage(READY_MESSAGE, origin);

@@ -115,11 +115,10 @@ export async function startContender(id: ContenderId, ctx: StartContext): Promis
     }
     case "novnc": {
       const k = ctx.keys;
-      const child = startChild(
-        "novnc-proxy",
-        [BINARY, "serve", "--listen", "127.0.0.1:0", "--cert", k.tlsCert, "--key", k.tlsKey, "--engine-cert", k.engineCert, "--allow", `127.0.0.1:${ctx.targetPort}`],
-        { NODE_ENV: "production", NOVNC_PROXY_LOG_LEVEL: "info" },
-      );
+      const args = ["serve", "--listen", "127.0.0.1:0", "--cert", k.tlsCert, "--key", k.tlsKey, "--engine-cert", k.engineCert, "--allow", `127.0.0.1:${ctx.targetPort}`];
+      // Every bench session comes from 127.0.0.1: lift the per-address and total caps (the bench measures capacity).
+      args.push(...uncappedFlags());
+      const child = startChild("novnc-proxy", [BINARY, ...args], { NODE_ENV: "production", NOVNC_PROXY_LOG_LEVEL: "info" });
       const m = await child.waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/);
       return { id, endpoint: { kind: "wss", port: Number(m[1]), path: () => `/${ctx.tickets.take()}` }, pid: child.pid, stop: () => child.stop() };
     }
@@ -158,7 +157,20 @@ async function waitListening(port: number, child: Child, timeoutMs = 10_000): Pr
   throw new Error(`${child.name} not listening on ${port} within ${timeoutMs} ms`);
 }
 
-/** How to get websockify when it is missing. */
+let capFlags: string[] | null = null;
+
+/** `--max-sessions 0 --max-sessions-per-ip 0` when the binary has session caps (older builds do not). */
+export function uncappedFlags(): string[] {
+  if (capFlags) return capFlags;
+  const help = Bun.spawnSync([BINARY, "serve", "--help"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
+  const text = help.stdout.toString() + help.stderr.toString();
+  capFlags = [];
+  if (text.includes("--max-sessions-per-ip")) capFlags.push("--max-sessions-per-ip", "0");
+  if (/--max-sessions[=\s]/.test(text)) capFlags.push("--max-sessions", "0");
+  return capFlags;
+}
+
+/** Whether the websockify command is installed. */
 export function websockifyAvailable(): boolean {
   return Bun.which("websockify") !== null;
 }

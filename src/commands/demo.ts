@@ -83,6 +83,7 @@ const LAUNCHER_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>novnc-proxy demo</title>
 <link rel="stylesheet" href="/demo.css">
+<link rel="icon" href="/favicon.svg">
 </head>
 <body>
 <header>
@@ -93,7 +94,7 @@ const LAUNCHER_HTML = `<!doctype html>
 <p class="note">This page plays the oVirt engine: it fetches a signed ticket and the VNC password,
 opens the console below and hands both over with <code>postMessage</code>. Type and move the
 mouse in the console: the demo VNC server draws what it receives.</p>
-<iframe id="demo-console" title="VM console"></iframe>
+<iframe id="demo-console" title="VM console" allow="fullscreen; keyboard-lock; clipboard-write"></iframe>
 <script src="/demo.js"></script>
 </body>
 </html>

@@ -11,6 +11,7 @@ import { logger, setLogFormat, type LogFormat } from "../log.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
 import { DEFAULT_LIMITS, type Limits } from "../server/limits.ts";
 import { compileCidrList } from "../policy/cidr.ts";
+import { configArgs, loadSettings } from "../config/load-conf.ts";
 import { startServer, type RunningServer } from "../server/https.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
 import { loadPemIdentity, loadEngineCert, makeSelfSigned, keyFileModeWarning, type TlsIdentity } from "../tls/identity.ts";
@@ -46,12 +47,12 @@ export const serveArgs = {
   "single-use": { type: "boolean", description: "A ticket opens one session only; a second use gets 403 (noVNC reconnects then need a new ticket)" },
   "idle-timeout": { type: "string", description: "Close a session after this many seconds without a byte either way, 1008 (default 0 = never)", valueHint: "seconds" },
   "session-limit": { type: "string", description: "Close any session this many seconds after it opened, 1008 (default 0 = never)", valueHint: "seconds" },
-  "handshake-timeout": { type: "string", description: "Seconds a client has to finish TLS and its request (default 10)", valueHint: "seconds" },
   "max-message": { type: "string", description: "Largest websocket message from a browser in bytes; larger closes 1009 (default 1048576)", valueHint: "bytes" },
   "trusted-proxy": { type: "string", description: "Believe X-Forwarded-For from these reverse proxies (CIDR), repeatable", valueHint: "cidr" },
   "metrics-allow": { type: "string", description: "Only these clients (CIDR) may read /healthz and /metrics, repeatable (default: everyone)", valueHint: "cidr" },
   "drain-timeout": { type: "string", description: "On SIGTERM, seconds to let sessions finish before closing them with 1001 (default 30)", valueHint: "seconds" },
   "log-format": { type: "string", description: "Log lines as text (default) or json (one object per line, for journald/collectors)", valueHint: "text|json" },
+  ...configArgs,
   ...commonArgs,
 } as const;
 
@@ -78,7 +79,6 @@ export interface ServeOptions {
   vncClientCertFile?: string;
   vncClientKeyFile?: string;
   limits: Limits;
-  handshakeTimeoutSeconds: number;
   maxMessageBytes: number;
   trustedProxies: string[];
   metricsAllow: string[];
@@ -147,8 +147,6 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
       idleTimeoutSeconds: intArg("idle-timeout", args["idle-timeout"], 0, 0, 7 * 86400),
       sessionMaxSeconds: intArg("session-limit", args["session-limit"], 0, 0, 30 * 86400),
     },
-    // Bun's HTTP idle timeout tops out at 255 s.
-    handshakeTimeoutSeconds: intArg("handshake-timeout", args["handshake-timeout"], 10, 1, 255),
     maxMessageBytes: intArg("max-message", args["max-message"], SERVER_DEFAULTS.maxMessageBytes, 1024, 64 * 1024 * 1024),
     trustedProxies: repeated(rawArgs, "trusted-proxy"),
     metricsAllow: repeated(rawArgs, "metrics-allow"),
@@ -210,7 +208,6 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     clockSkewSeconds: o.clockSkewSeconds,
     connectTimeoutSeconds: o.connectTimeoutSeconds,
     limits: o.limits,
-    handshakeTimeoutSeconds: o.handshakeTimeoutSeconds,
     maxMessageBytes: o.maxMessageBytes,
     trustedProxies: o.trustedProxies,
     metricsAllow: o.metricsAllow,
@@ -299,12 +296,14 @@ function handleSignals(running: RunningServer, options: ServeOptions): void {
 export default defineCommand({
   meta: { name: "serve", description: "Serve the HTML5 console and relay ticket-verified websockets to VNC servers" },
   args: serveArgs,
-  async run({ args, rawArgs }) {
-    applyLogLevel(args["log-level"]);
-    const options = parseServeArgs(args, rawArgs, process.env);
+  async run({ rawArgs }) {
+    // Flags > NOVNC_PROXY_* env > config files (oVirt's format) > defaults.
+    const settings = loadSettings(serveArgs, rawArgs, process.env);
+    applyLogLevel(settings.args["log-level"]);
+    const options = parseServeArgs(settings.args, settings.rawArgs, process.env);
     setLogFormat(options.logFormat);
     const { config, warnings } = loadServeConfig(options);
-    const running = await runServer(config, warnings);
+    const running = await runServer(config, [...settings.warnings, ...warnings]);
     handleSignals(running, options);
   },
 });

@@ -44,8 +44,6 @@ export interface ServerConfig {
   };
   /** Admission caps and session time limits. */
   limits: Limits;
-  /** Seconds a client has to finish TLS + the HTTP request (slowloris guard). */
-  handshakeTimeoutSeconds: number;
   /** Largest websocket message accepted from a browser; larger closes 1009. */
   maxMessageBytes: number;
   /** Peers whose X-Forwarded-For is believed (CIDRs); empty = nobody's. */
@@ -67,7 +65,6 @@ export const SERVER_DEFAULTS = {
   connectTimeoutSeconds: 10,
   vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
   limits: DEFAULT_LIMITS,
-  handshakeTimeoutSeconds: 10,
   maxMessageBytes: 1024 * 1024,
   trustedProxies: [],
   metricsAllow: [],

@@ -137,8 +137,9 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       hostname: cfg.hostname,
       port,
       reusePort: true,
-      // Covers TLS + the HTTP request of a would-be upgrade (slowloris); websockets have their own.
-      idleTimeout: cfg.handshakeTimeoutSeconds,
+      // Bun closes a connection that has not completed its request ~10 s after it opened (also a
+      // slowloris sending a byte a second, measured); this is the idle time between requests.
+      idleTimeout: 10,
       tls: {
         cert: cfg.identity.certPem,
         key: cfg.identity.keyPem,
@@ -161,7 +162,9 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         return serveAsset(req, url.pathname, { engineOrigins: config.engineOrigins }) ?? refuse(404, "not found");
       },
       websocket: {
-        maxPayloadLength: cfg.maxMessageBytes,
+        // Bun drops a larger message without a close frame; between the cap and twice the cap the
+        // relay refuses it itself with a proper 1009 (see onMessage).
+        maxPayloadLength: cfg.maxMessageBytes * 2,
         // Our own idle limit (no bytes either way) is in the sweep; this only reaps dead peers.
         idleTimeout: 120,
         sendPings: true,
@@ -170,7 +173,10 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
           sockets.set(ws.data, ws);
           void onOpen(ws);
         },
-        message: (ws, msg) => onMessage(ws, msg),
+        message: (ws, msg) => {
+          if (msg.length > cfg.maxMessageBytes) closeWs(ws, CLOSE.TOO_BIG, "Message too big", "protocol_error");
+          else onMessage(ws, msg);
+        },
         drain: (ws) => onDrain(ws),
         close: (ws, code, reason) => onClose(ws, code, reason),
       },

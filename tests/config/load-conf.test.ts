@@ -41,7 +41,7 @@ describe("loadConf", () => {
     expect(r.values.get("C")).toEqual({ value: "thirty", file: `${main}.d/30-c.conf`, line: 1 });
   });
 
-  test("name order is plain byte order (99 before 100 is not assumed)", () => {
+  test("name order is plain byte order: 10-x.conf sorts before 9-x.conf", () => {
     const main = layout({ "": "", "9-x.conf": "K=nine\n", "10-x.conf": "K=ten\n", "A.conf": "K=upper\n", "a.conf": "K=lower\n" });
     expect(loadConf(main).files.map((f) => f.split("/").pop())).toEqual(["proxy.conf", "10-x.conf", "9-x.conf", "A.conf", "a.conf"]);
     expect(loadConf(main).values.get("K")?.value).toBe("lower");
@@ -100,7 +100,7 @@ describe("configFileOf", () => {
     [[], { NOVNC_PROXY_CONFIG: "/env" }, "/env"],
     [["--config", "/a"], { NOVNC_PROXY_CONFIG: "/env" }, "/a"],
     [["--listen", "1"], {}, undefined],
-  ])("%p with env %p names %p", (raw, env, expected) => {
+  ])("%j with env %j names %p", (raw, env, expected) => {
     expect(configFileOf(raw, env)).toBe(expected);
   });
 

@@ -260,7 +260,7 @@ describe("relay", () => {
       hostname: "127.0.0.1",
       port: 0,
       socket: {
-        data: (_s, d) => received.push(d.slice()),
+        data: (_s, d) => void received.push(d.slice()),
         close: () => {
           targetClosed = true;
         },

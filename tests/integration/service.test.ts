@@ -1,0 +1,229 @@
+/**
+ * Running as a service (issue 6): caps, time limits, message size, handshake timeout,
+ * /healthz and /metrics, JSON logs, X-Forwarded-For, reload under live sessions, SIGTERM drain.
+ * Every refusal is checked for its status / close code and for leaving other sessions alone.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import type { TCPSocketListener } from "bun";
+import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
+import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
+import { signTicket } from "../../src/ticket/sign.ts";
+
+let engine: EngineKeys;
+let tlsA: EngineKeys;
+let tlsB: EngineKeys;
+let echo: TCPSocketListener<undefined>;
+const started: ProxyProcess[] = [];
+
+beforeAll(() => {
+  engine = makeEngineKeys("engine.test");
+  tlsA = makeEngineKeys("proxy-a.test");
+  tlsB = makeEngineKeys("proxy-b.test");
+  echo = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s, d) => void s.write(d) } });
+});
+
+afterAll(async () => {
+  for (const p of started) await p.stop();
+  echo?.stop(true);
+  for (const k of [engine, tlsA, tlsB]) if (k) removeEngineKeys(k);
+});
+
+const ticket = () => signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: echo.port });
+
+async function proxy(extra: string[], cert = tlsA): Promise<ProxyProcess> {
+  const p = await startProxy([
+    "serve", "--listen", "127.0.0.1:0", "--cert", cert.certFile, "--key", cert.keyFile,
+    "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${echo.port}`, ...extra,
+  ]);
+  started.push(p);
+  return p;
+}
+
+/** Sends bytes through a session and waits for the echo: the session is alive and intact. */
+async function roundTrip(c: RawWsClient, text: string): Promise<void> {
+  const got: Uint8Array[] = [];
+  c.onBinary = (b) => got.push(b);
+  c.send(new TextEncoder().encode(text));
+  await c.until(() => Buffer.concat(got).toString() === text, 5000);
+}
+
+async function get(port: number, path: string): Promise<Response> {
+  return fetch(`https://127.0.0.1:${port}${path}`, { tls: { rejectUnauthorized: false } } as RequestInit);
+}
+
+describe("caps", () => {
+  test("per client address (via a trusted proxy's X-Forwarded-For): the next session gets 429, another client still gets in", async () => {
+    const p = await proxy(["--max-sessions-per-ip", "2", "--trusted-proxy", "127.0.0.1"]);
+    const as = (ip: string) => ({ "X-Forwarded-For": ip });
+    const a1 = await RawWsClient.connect(p.port, `/${ticket()}`, as("203.0.113.7"));
+    const a2 = await RawWsClient.connect(p.port, `/${ticket()}`, as("203.0.113.7"));
+    expect([a1.reply.status, a2.reply.status]).toEqual([101, 101]);
+    expect((await upgradeStatus(p.port, `/${ticket()}`, as("203.0.113.7"))).status).toBe(429);
+    const b = await RawWsClient.connect(p.port, `/${ticket()}`, as("198.51.100.9"));
+    expect(b.reply.status).toBe(101);
+    await roundTrip(a1, "still flowing");
+    expect(p.output()).toContain("client=203.0.113.7");
+    for (const c of [a1, a2, b]) c.close();
+  });
+
+  test("X-Forwarded-For from an untrusted peer is ignored", async () => {
+    const p = await proxy(["--max-sessions-per-ip", "1"]);
+    const a = await RawWsClient.connect(p.port, `/${ticket()}`, { "X-Forwarded-For": "203.0.113.1" });
+    expect(a.reply.status).toBe(101);
+    expect((await upgradeStatus(p.port, `/${ticket()}`, { "X-Forwarded-For": "203.0.113.2" })).status).toBe(429);
+    a.close();
+  });
+
+  test("overall: 503 past --max-sessions; per ticket: 429 past --max-sessions-per-ticket", async () => {
+    const p = await proxy(["--max-sessions", "2", "--max-sessions-per-ticket", "1"]);
+    const t = ticket();
+    const a = await RawWsClient.connect(p.port, `/${t}`);
+    expect(a.reply.status).toBe(101);
+    expect((await upgradeStatus(p.port, `/${t}`)).status).toBe(429);
+    const b = await RawWsClient.connect(p.port, `/${ticket()}`);
+    expect(b.reply.status).toBe(101);
+    expect((await upgradeStatus(p.port, `/${ticket()}`)).status).toBe(503);
+    a.close();
+    b.close();
+  });
+
+  test("--single-use: a ticket's second use gets 403 even after the first session ended", async () => {
+    const p = await proxy(["--single-use"]);
+    const t = ticket();
+    const a = await RawWsClient.connect(p.port, `/${t}`);
+    expect(a.reply.status).toBe(101);
+    a.close();
+    await Bun.sleep(200);
+    const again = await upgradeStatus(p.port, `/${t}`);
+    expect(again.status).toBe(403);
+    expect(again.body).toContain("already used");
+    expect((await upgradeStatus(p.port, `/${ticket()}`)).status).toBe(101);
+  });
+});
+
+describe("time and size limits", () => {
+  test("--idle-timeout closes a silent session with 1008 while a busy one keeps flowing", async () => {
+    const p = await proxy(["--idle-timeout", "2"]);
+    const idle = await RawWsClient.connect(p.port, `/${ticket()}`);
+    const busy = await RawWsClient.connect(p.port, `/${ticket()}`);
+    for (let i = 0; i < 6; i++) {
+      await roundTrip(busy, `tick ${i}`);
+      await Bun.sleep(500);
+    }
+    await idle.until(() => idle.closeFrame !== null, 3000);
+    expect(idle.closeFrame).toEqual({ code: 1008, reason: "Idle timeout" });
+    expect(busy.closeFrame).toBeNull();
+    busy.close();
+  });
+
+  test("--session-limit closes any session with 1008 when its time is up", async () => {
+    const p = await proxy(["--session-limit", "1"]);
+    const c = await RawWsClient.connect(p.port, `/${ticket()}`);
+    await roundTrip(c, "hello");
+    await c.until(() => c.closeFrame !== null, 4000);
+    expect(c.closeFrame).toEqual({ code: 1008, reason: "Session time limit reached" });
+  });
+
+  test("--max-message: a bigger message closes 1009, the session next to it is untouched", async () => {
+    const p = await proxy(["--max-message", "1024"]);
+    const big = await RawWsClient.connect(p.port, `/${ticket()}`);
+    const other = await RawWsClient.connect(p.port, `/${ticket()}`);
+    big.send(new Uint8Array(2048));
+    await big.until(() => big.closeFrame !== null, 3000);
+    expect(big.closeFrame).toEqual({ code: 1009, reason: "Message too big" });
+    await roundTrip(other, "fine");
+    other.close();
+    await p.waitFor(/reason="1009 Message too big"/);
+  });
+});
+
+describe("observability", () => {
+  test("/healthz answers JSON; /metrics counts what happened, with fixed labels only", async () => {
+    const p = await proxy(["--log-format", "json"]);
+    const t = ticket();
+    const c = await RawWsClient.connect(p.port, `/${t}`);
+    await roundTrip(c, "abc");
+    c.close();
+    await upgradeStatus(p.port, "/");
+    await upgradeStatus(p.port, `/${t}`, { Origin: "https://evil.example" });
+    await p.waitFor(/session_close/);
+
+    const h = await get(p.port, "/healthz");
+    expect(h.status).toBe(200);
+    const health = await h.json();
+    expect(health).toMatchObject({ status: "up", sessions: 0 });
+    expect(new Date(health.certExpires).getTime()).toBeGreaterThan(Date.now());
+
+    const text = await (await get(p.port, "/metrics")).text();
+    const value = (line: string) => Number(text.split("\n").find((l) => l.startsWith(line + " "))?.split(" ").pop());
+    expect(value("novnc_proxy_sessions_opened_total")).toBe(1);
+    expect(value('novnc_proxy_sessions_closed_total{outcome="client_closed"}')).toBe(1);
+    expect(value('novnc_proxy_bytes_total{direction="up"}')).toBe(3);
+    expect(value('novnc_proxy_bytes_total{direction="down"}')).toBe(3);
+    expect(value('novnc_proxy_upgrade_refusals_total{reason="no_ticket"}')).toBe(1);
+    expect(value('novnc_proxy_upgrade_refusals_total{reason="origin"}')).toBe(1);
+    expect(value("novnc_proxy_connect_seconds_count")).toBe(1);
+    expect(value("novnc_proxy_cert_expiry_seconds")).toBeGreaterThan(0);
+    // Every sample line is NAME{labels} NUMBER.
+    for (const l of text.split("\n").filter((x) => x && !x.startsWith("#"))) {
+      expect(l).toMatch(/^[a-z_]+(\{[a-z_]+="[^"]*"\})? [-0-9.e+]+$/);
+    }
+    expect(text).not.toContain(t.slice(0, 16));
+
+    const lines = p.output().trim().split("\n").map((l) => JSON.parse(l));
+    const close = lines.find((l) => l.event === "session_close");
+    expect(close).toMatchObject({ level: "info", client: "127.0.0.1", bytes_up: 3, bytes_down: 3, outcome: "client_closed" });
+    expect(close.ticket).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  test("--metrics-allow keeps /metrics and /healthz from other clients", async () => {
+    const p = await proxy(["--metrics-allow", "10.0.0.0/8"]);
+    expect((await get(p.port, "/metrics")).status).toBe(403);
+    expect((await get(p.port, "/healthz")).status).toBe(403);
+  });
+});
+
+describe("lifecycle", () => {
+  test("SIGHUP reloads the certificate: an open session keeps flowing, a new connection sees the new cert; a bad file keeps the old", async () => {
+    const dir = tlsA.dir;
+    const cert = join(dir, "live.cer");
+    const key = join(dir, "live.key");
+    copyFileSync(tlsA.certFile, cert);
+    copyFileSync(tlsA.keyFile, key);
+    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", cert, "--key", key, "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${echo.port}`]);
+    started.push(p);
+    const c = await RawWsClient.connect(p.port, `/${ticket()}`);
+    await roundTrip(c, "before");
+
+    copyFileSync(tlsB.certFile, cert);
+    copyFileSync(tlsB.keyFile, key);
+    p.proc.kill("SIGHUP");
+    await p.waitFor(/reloaded certificate.*proxy-b\.test/);
+    await roundTrip(c, "after reload");
+    const seen = Bun.spawnSync(["openssl", "s_client", "-connect", `127.0.0.1:${p.port}`], { stdin: new TextEncoder().encode(""), timeout: 10_000 });
+    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(seen.stdout.toString())![0];
+    expect(new X509Certificate(pem).subject).toContain("proxy-b.test");
+
+    writeFileSync(cert, "not a certificate\n");
+    p.proc.kill("SIGHUP");
+    await p.waitFor(/reload failed, keeping the current certificates/);
+    await roundTrip(c, "still here");
+    expect((await upgradeStatus(p.port, "/")).status).toBe(401);
+    c.close();
+  });
+
+  test("SIGTERM drains: new upgrades stop, open sessions get 1001 after --drain-timeout, exit 0", async () => {
+    const p = await proxy(["--drain-timeout", "1"]);
+    const c = await RawWsClient.connect(p.port, `/${ticket()}`);
+    await roundTrip(c, "x");
+    p.proc.kill("SIGTERM");
+    await c.until(() => c.closeFrame !== null, 5000);
+    expect(c.closeFrame).toEqual({ code: 1001, reason: "Server shutting down" });
+    expect(await p.proc.exited).toBe(0);
+    expect(p.output()).toContain('reason="1001 Server shutting down"');
+  });
+});
