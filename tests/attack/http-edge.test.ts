@@ -13,6 +13,8 @@ import { signTicket } from "../../src/ticket/sign.ts";
 import { consoleCss, consoleJs, faviconSvg } from "../../assets/dist/embedded.ts";
 
 const HANDSHAKE_TIMEOUT_S = 3;
+/** Bun's own, fixed cut-off for connections that never complete a request (10 s on a 4 s tick), plus slack. */
+const BUN_CUTOFF_S = 17;
 
 let engine: EngineKeys;
 let tls: EngineKeys;
@@ -103,7 +105,7 @@ beforeAll(async () => {
     "--max-sessions", "2",
   ]);
   // Runs alongside the other tests; checked at the end of the file.
-  slow = slowloris(proxy.port, HANDSHAKE_TIMEOUT_S + 12);
+  slow = slowloris(proxy.port, BUN_CUTOFF_S + 3);
 });
 
 afterAll(async () => {
@@ -164,8 +166,9 @@ describe("static serving: the embedded map only, exact match", () => {
     if (r.status !== 404) {
       expect(r.status).toBe(200);
       const embedded = [consoleJs, consoleCss, faviconSvg];
-      const isPage = r.body.includes("<html") || r.body.includes("<!doctype") || r.body.includes("<!DOCTYPE");
-      expect(isPage || embedded.includes(r.body)).toBe(true);
+      const body = Buffer.from(r.body, "latin1").toString("utf8");
+      const isPage = body.startsWith("<!doctype html>");
+      expect(isPage || embedded.includes(body)).toBe(true);
     }
   });
 
@@ -227,8 +230,12 @@ describe("plaintext and idle clients on the TLS port", () => {
     expect(got).not.toContain("<html");
   });
 
-  test("50 silent plaintext connections hold no session slot and are cut off by the handshake timeout", async () => {
+  /** Seconds until the last of the 50 silent plaintext connections was closed by the proxy. */
+  let plaintextCutS = Number.POSITIVE_INFINITY;
+
+  test("50 silent plaintext connections hold no session slot and are cut off (Bun's fixed ~10-12 s timer)", async () => {
     const conns: { s: Socket<undefined>; closed: boolean }[] = [];
+    const t0 = Date.now();
     for (let i = 0; i < 50; i++) {
       const entry = { s: null as unknown as Socket<undefined>, closed: false };
       entry.s = await Bun.connect({
@@ -243,19 +250,28 @@ describe("plaintext and idle clients on the TLS port", () => {
       const t = signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: target.port });
       expect((await upgradeStatus(proxy.port, `/${t}`)).status).toBe(101);
       expect((await get("/console.css")).status).toBe(200);
-      const deadline = Date.now() + (HANDSHAKE_TIMEOUT_S + 8) * 1000;
+      const deadline = t0 + BUN_CUTOFF_S * 1000;
       while (conns.some((c) => !c.closed) && Date.now() < deadline) await Bun.sleep(100);
       expect(conns.filter((c) => !c.closed).length).toBe(0);
+      plaintextCutS = (Date.now() - t0) / 1000;
     } finally {
       for (const c of conns) c.s.end();
     }
-  }, 20_000);
+  }, 25_000);
+
+  // FINDING (src/server/https.ts, not ours to edit): Bun.serve's `idleTimeout` (set from
+  // --handshake-timeout) does not cover a connection that has not finished its TLS handshake or
+  // its request: those are cut by uWS's fixed 10 s HTTP timer (observed 12 s, any setting).
+  // Remove `.failing` once --handshake-timeout really bounds them.
+  test.failing("--handshake-timeout 3 bounds those silent connections to about 3 s", () => {
+    expect(plaintextCutS).toBeLessThan(HANDSHAKE_TIMEOUT_S + 2);
+  });
 
   test("a slowloris client sending one byte a second is cut off by the handshake timeout, without a page", async () => {
     const r = await slow;
     expect(r.cutAfterS).not.toBeNull();
-    // Bun's idle timer is coarse (it fires on a ~4 s tick), so allow generous slack.
-    expect(r.cutAfterS!).toBeLessThan(HANDSHAKE_TIMEOUT_S + 10);
+    // Cut by Bun's fixed request timer (10 s, checked on a ~4 s tick), not by --handshake-timeout: see the finding above.
+    expect(r.cutAfterS!).toBeLessThan(BUN_CUTOFF_S);
     expect(r.reply).not.toContain("200 OK");
   }, 20_000);
 });
