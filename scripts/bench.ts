@@ -91,8 +91,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
         quick,
         repeats: repeats ?? 3,
         memRepeats: 1,
-        downBytes: 64 * MiB,
-        upBytes: 32 * MiB,
+        downBytes: 256 * MiB,
+        upBytes: 128 * MiB,
         upMessage: 16 * 1024,
         rttCount: 2000,
         rttWarmup: 200,
@@ -268,6 +268,8 @@ async function main(): Promise<number> {
   const M = {
     down: `Downstream MiB/s (${plan.downBytes / MiB} MiB)`,
     up: `Upstream MiB/s (${plan.upMessage / 1024} KiB msgs)`,
+    downCpu: "Server CPU ms per MiB, down",
+    upCpu: "Server CPU ms per MiB, up",
     p50: "Round trip p50 µs (16 B)",
     p99: "Round trip p99 µs (16 B)",
     setup: "New sessions / s",
@@ -295,8 +297,18 @@ async function main(): Promise<number> {
     for (let rep = 0; rep < plan.repeats; rep++) {
       progress(`repeat ${rep + 1}/${plan.repeats}`);
       const order = rotate(running, rep);
-      for (const c of order) await attempt(results, [M.down], c.id, async () => [await measureDown(c, plan.downBytes)], "MiB/s");
-      for (const c of order) await attempt(results, [M.up], c.id, async () => [await measureUp(c, plan.upBytes, plan.upMessage)], "MiB/s");
+      for (const c of order) {
+        await attempt(results, c.pid === null ? [M.down] : [M.down, M.downCpu], c.id, async () => {
+          const r = await measureDown(c, plan.downBytes);
+          return c.pid === null ? [r.mibps] : [r.mibps, r.cpuMsPerMiB];
+        }, "MiB/s, CPU ms/MiB");
+      }
+      for (const c of order) {
+        await attempt(results, c.pid === null ? [M.up] : [M.up, M.upCpu], c.id, async () => {
+          const r = await measureUp(c, plan.upBytes, plan.upMessage);
+          return c.pid === null ? [r.mibps] : [r.mibps, r.cpuMsPerMiB];
+        }, "MiB/s, CPU ms/MiB");
+      }
       for (const c of order) {
         await attempt(results, [M.p50, M.p99], c.id, async () => {
           const r = await measureRtt(c, plan.rttCount, plan.rttWarmup);
@@ -313,6 +325,8 @@ async function main(): Promise<number> {
     // Memory: a fresh process per run, so earlier tests' heap does not hide growth.
     const memIds = only.filter((c) => c !== "direct");
     if (only.includes("direct")) {
+      results.skip(M.downCpu, "direct", "no relay");
+      results.skip(M.upCpu, "direct", "no relay");
       for (const n of plan.idleSteps) results.skip(M.idle(n), "direct", "no relay");
       results.skip(M.flood, "direct", "no relay");
     }
@@ -383,6 +397,8 @@ async function main(): Promise<number> {
   const rows: Row[] = [
     { metric: M.down, target: "≥ 1000, ≥ 75 % of ceiling", meets: higher(1000), cells: results.row(M.down) },
     { metric: M.up, target: "≥ 900, ≥ 75 % of ceiling", meets: higher(900), cells: results.row(M.up) },
+    { metric: M.downCpu, cells: results.row(M.downCpu) },
+    { metric: M.upCpu, cells: results.row(M.upCpu) },
     { metric: M.p50, target: "≤ 100", meets: (n) => n <= 100, cells: results.row(M.p50) },
     { metric: M.p99, cells: results.row(M.p99) },
     { metric: M.setup, target: "≥ 1000", meets: (n) => n >= 1000, cells: results.row(M.setup) },
@@ -408,6 +424,7 @@ async function main(): Promise<number> {
     `Each cell: median of ${plan.repeats} interleaved repeats (min–max); memory rows: ${plan.memRepeats} run(s), each on a fresh process.`,
     `All over 127.0.0.1; wss with the same RSA-2048 certificate for every server; novnc-proxy with a fresh signed ticket per session.`,
     `Downstream: the target writes ${plan.downBytes / MiB} MiB in 64 KiB writes honouring backpressure; upstream: ${plan.upBytes / MiB} MiB in ${plan.upMessage / 1024} KiB messages until the target acknowledges.`,
+    `Server CPU: user + system CPU time of the server process (websockify: its process tree) during the transfer, per MiB moved; steadier than MiB/s on a shared machine. The bare Bun server does no TCP hop, so it is a floor, not a peer.`,
     `Round trip: 16-byte messages echoed by the target, one at a time (${plan.rttCount} after ${plan.rttWarmup} warm-up).`,
     `New sessions: ${plan.setupCount} full set-ups (TCP, TLS, upgrade, ticket check, target connect, one echoed byte), ${plan.setupConcurrency} at a time.`,
     `Idle sessions: memory growth over the process's no-session baseline divided by open, verified sessions (VmRSS; for websockify, which forks a process per session, PSS summed over its process tree).`,

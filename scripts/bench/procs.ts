@@ -80,12 +80,12 @@ interface ProcId {
   start: string;
 }
 
-function statOf(pid: number): { ppid: number; start: string } | null {
+function statOf(pid: number): { ppid: number; start: string; cpuTicks: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // after "pid (comm) ": state ppid pgrp ... starttime is field 22 overall = index 19 here
-    return { ppid: Number(fields[1]), start: fields[19]! };
+    // after "pid (comm) ": fields 3.. of proc(5); utime, stime are fields 14, 15; starttime 22
+    return { ppid: Number(fields[1]), start: fields[19]!, cpuTicks: Number(fields[11]) + Number(fields[12]) };
   } catch {
     return null;
   }
@@ -172,6 +172,16 @@ export function memoryOf(pid: number): Memory {
   let kib = pssKiB(pid);
   for (const k of kids) kib += pssKiB(k.pid);
   return { kib, procs: kids.length + 1, measure: "pss" };
+}
+
+/** Clock ticks per second of /proc/PID/stat times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system) used so far by `pid` and its descendants. */
+export function cpuSecondsOf(pid: number): number {
+  let ticks = statOf(pid)?.cpuTicks ?? 0;
+  for (const k of descendants(pid)) ticks += statOf(k.pid)?.cpuTicks ?? 0;
+  return ticks / USER_HZ;
 }
 
 /** The peak VmRSS the kernel recorded for one process (VmHWM). */

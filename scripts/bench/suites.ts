@@ -4,7 +4,7 @@
  */
 import { connectEndpoint, waitFor, type BenchConn, type Endpoint } from "./clients.ts";
 import type { Contender, TicketPool } from "./contenders.ts";
-import { memAvailableKiB, memoryOf, type Memory } from "./procs.ts";
+import { cpuSecondsOf, memAvailableKiB, memoryOf, type Memory } from "./procs.ts";
 import { encodeCommand } from "./protocol.ts";
 import { quantile } from "./stats.ts";
 
@@ -22,22 +22,32 @@ async function withConn<T>(ep: Endpoint, fn: (conn: BenchConn) => Promise<T>): P
   }
 }
 
+/** A transfer's rate, and the CPU the contender's process(es) spent per MiB (NaN without one). */
+export interface Throughput {
+  mibps: number;
+  cpuMsPerMiB: number;
+}
+
+const cpuNow = (c: Contender): number => (c.pid === null ? NaN : cpuSecondsOf(c.pid));
+
 /** Downstream (target -> client, the VNC direction that matters): MiB/s over `bytes`. */
-export function measureDown(c: Contender, bytes: number): Promise<number> {
+export function measureDown(c: Contender, bytes: number): Promise<Throughput> {
   return withConn(c.endpoint, async (conn) => {
     let got = 0;
     conn.onData = (b) => {
       got += b.byteLength;
     };
+    const cpu0 = cpuNow(c);
     const t0 = performance.now();
     conn.send(encodeCommand({ kind: "down", bytes }));
     await waitFor(conn, () => got >= bytes, transferTimeout(bytes), "download");
-    return bytes / MiB / ((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    return { mibps: bytes / MiB / seconds, cpuMsPerMiB: ((cpuNow(c) - cpu0) * 1000) / (bytes / MiB) };
   });
 }
 
 /** Upstream (client -> target) in `messageBytes` messages: MiB/s until the target acknowledges. */
-export function measureUp(c: Contender, bytes: number, messageBytes: number): Promise<number> {
+export function measureUp(c: Contender, bytes: number, messageBytes: number): Promise<Throughput> {
   return withConn(c.endpoint, async (conn) => {
     const count = Math.ceil(bytes / messageBytes);
     const total = count * messageBytes;
@@ -47,6 +57,7 @@ export function measureUp(c: Contender, bytes: number, messageBytes: number): Pr
     };
     const msg = conn.framed(crypto.getRandomValues(new Uint8Array(messageBytes)));
     conn.send(encodeCommand({ kind: "up", bytes: total }));
+    const cpu0 = cpuNow(c);
     const t0 = performance.now();
     const deadline = t0 + transferTimeout(total);
     for (let i = 0; i < count; i++) {
@@ -57,7 +68,8 @@ export function measureUp(c: Contender, bytes: number, messageBytes: number): Pr
       }
     }
     await waitFor(conn, () => acked, Math.max(1000, deadline - performance.now()), "upload ack");
-    return total / MiB / ((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    return { mibps: total / MiB / seconds, cpuMsPerMiB: ((cpuNow(c) - cpu0) * 1000) / (total / MiB) };
   });
 }
 

@@ -3,7 +3,7 @@
  * (`loadServeConfig`: files read, keys checked) -> the running server.
  */
 import { defineCommand } from "citty";
-import { readFileSync, watch } from "node:fs";
+import { readFileSync, watch, accessSync, statSync, constants } from "node:fs";
 import pc from "picocolors";
 import { commonArgs, applyLogLevel, repeated, intArg, parseListen } from "./_args.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
@@ -51,6 +51,7 @@ export const serveArgs = {
   "trusted-proxy": { type: "string", description: "Believe X-Forwarded-For from these reverse proxies (CIDR), repeatable", valueHint: "cidr" },
   "metrics-allow": { type: "string", description: "Only these clients (CIDR) may read /healthz and /metrics, repeatable (default: everyone)", valueHint: "cidr" },
   "drain-timeout": { type: "string", description: "On SIGTERM, seconds to let sessions finish before closing them with 1001 (default 30)", valueHint: "seconds" },
+  record: { type: "string", description: "Record every session's bytes into files (mode 0600) in this folder, for debugging; they hold keystrokes", valueHint: "dir" },
   "log-format": { type: "string", description: "Log lines as text (default) or json (one object per line, for journald/collectors)", valueHint: "text|json" },
   ...configArgs,
   ...commonArgs,
@@ -84,6 +85,7 @@ export interface ServeOptions {
   metricsAllow: string[];
   drainTimeoutSeconds: number;
   logFormat: LogFormat;
+  recordDir: string | null;
 }
 
 type Flags = Record<string, unknown>;
@@ -152,6 +154,7 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
     metricsAllow: repeated(rawArgs, "metrics-allow"),
     drainTimeoutSeconds: intArg("drain-timeout", args["drain-timeout"], 30, 0, 3600),
     logFormat: parseLogFormat(str(args["log-format"]) ?? "text"),
+    recordDir: str(args.record) ?? null,
   };
 }
 
@@ -188,6 +191,7 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     warnings.push(`self-signed certificate for try-out only; browsers will not trust it (SHA-256 ${identity.fingerprint256})`);
   }
   const engine = o.engineCertFile ? loadEngineCert(o.engineCertFile) : null;
+  if (o.recordDir) warnings.push(`--record: every session is recorded into ${o.recordDir} (files hold keystrokes; mode 0600)`);
   if (o.allowUnsigned) warnings.push("--allow-unsigned: plain novnc-target cookies are accepted; only the allowlist guards targets");
   // Compile the client lists now so a bad CIDR stops start-up with its flag named.
   compileCidrList(o.trustedProxies, "--trusted-proxy", false);
@@ -211,6 +215,7 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     maxMessageBytes: o.maxMessageBytes,
     trustedProxies: o.trustedProxies,
     metricsAllow: o.metricsAllow,
+    recordDir: o.recordDir ? checkRecordDir(o.recordDir) : null,
     vnc: {
       caPem: o.vncCaFile ? readPem(o.vncCaFile, "--vnc-ca") : null,
       verifyName: o.vncVerifyName,
@@ -219,6 +224,18 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     },
   };
   return { config, warnings };
+}
+
+/** The recording folder must exist and be writable; recordings are sensitive, so say so. */
+function checkRecordDir(dir: string): string {
+  try {
+    accessSync(dir, constants.W_OK);
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--record ${dir}: ${code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : "not writable"}`);
+  }
+  return dir;
 }
 
 /** Starts the server and logs the one start-up line; errors binding become RuntimeError. */

@@ -211,7 +211,7 @@ function mapFileValues(files: ReadonlyMap<string, ConfEntry>, flags: Set<string>
   }
   const trace = get("TRACE_ENABLE");
   if (trace && isTrue(trace.value)) {
-    warnings.push(`${at(trace)}: TRACE_ENABLE: session tracing is not supported yet; ignored`);
+    warnings.push(`${at(trace)}: TRACE_ENABLE: upstream's Python trace has no equivalent; ignored (to record sessions use NOVNC_PROXY_RECORD=DIR)`);
   }
 
   const out = new Map<string, Candidate>();

@@ -10,6 +10,7 @@ import { tagged, logEvent } from "../log.ts";
 import type { Outcome } from "../server/metrics.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
 import { readSecurityOffer, requiresTls } from "../rfb/security-offer.ts";
+import { DIRECTION_DOWN, DIRECTION_UP, type Recorder } from "./recorder.ts";
 
 /** How many opening bytes of a plain target are looked at (version + count + types). */
 const SNIFF_LIMIT = 64;
@@ -39,6 +40,8 @@ export interface SessionInfo {
   connect: (req: ConnectRequest) => Promise<ConnectedTarget>;
   /** Plain ticket: watch the server's opening and refuse a VeNCrypt-only server (downgrade guard). */
   checkPlainOffer: boolean;
+  /** Session recording (`--record`), when enabled. */
+  recorder?: Recorder | null;
   /** Called once the target is connected, with how long it took (metrics). */
   onConnected?: (seconds: number) => void;
   /** Called once when the session ends (metrics, caps bookkeeping). */
@@ -156,6 +159,7 @@ export function onMessage(ws: SessionSocket, message: string | Uint8Array): void
   let bytes = message;
   s.bytesUp += bytes.byteLength;
   s.lastActivity = Date.now();
+  s.recorder?.write(DIRECTION_UP, bytes);
   if (s.expect) {
     const take = Math.min(bytes.byteLength, s.expect.byteLength - s.expectAt);
     for (let i = 0; i < take; i++) {
@@ -229,6 +233,7 @@ function onTargetData(ws: SessionSocket, bytes: Uint8Array): void {
   if (s.ended) return;
   s.bytesDown += bytes.byteLength;
   s.lastActivity = Date.now();
+  s.recorder?.write(DIRECTION_DOWN, bytes);
   if (s.sniff && !offerAcceptable(s, bytes)) {
     closeWs(ws, CLOSE.INTERNAL, "Ticket says plain VNC but the server requires TLS", "protocol_error");
     s.conn?.end();
@@ -291,6 +296,7 @@ export function onClose(ws: SessionSocket, code: number, reason: string): void {
   if (s.ended) return;
   s.ended = true;
   s.conn?.end();
+  s.recorder?.close();
   s.up.length = 0;
   s.down.length = 0;
   if (code === CLOSE.TOO_BIG && !s.closeReason) {

@@ -50,6 +50,8 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Clients allowed to read /healthz and /metrics (CIDRs); empty = everyone. */
   metricsAllow: string[];
+  /** Record every session's bytes into files in this folder (debugging); null = off. */
+  recordDir: string | null;
   /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */
   extraRoutes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }
@@ -68,4 +70,5 @@ export const SERVER_DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   trustedProxies: [],
   metricsAllow: [],
+  recordDir: null,
 } as const satisfies Partial<ServerConfig>;

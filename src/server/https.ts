@@ -19,6 +19,7 @@ import { compileOriginCheck } from "../policy/origin.ts";
 import { compileCidrList } from "../policy/cidr.ts";
 import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
+import { Recorder } from "../relay/recorder.ts";
 import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
 import { tagged } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -62,6 +63,16 @@ function refusalCode(status: number, reason: string): string {
 }
 
 let sessionCounter = 0;
+
+/** A recorder for a new session, or null (logged) when its file cannot be created. */
+function openRecorder(dir: string, id: string, client: string, target: string, ticket: string): Recorder | null {
+  try {
+    return new Recorder(dir, id, { session: id, client, target, ticket, started: new Date().toISOString() });
+  } catch (err) {
+    log.warn(`${id}: cannot record session in ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    return null;
+  }
+}
 
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
@@ -108,6 +119,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       },
       connect: connectFor(d.target.sslTarget),
       checkPlainOffer: !d.target.sslTarget,
+      recorder: config.recordDir ? openRecorder(config.recordDir, id, client, targetLabel(d.target.host, d.target.port), d.ticketHash) : null,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
         registry.remove(s);

@@ -179,6 +179,10 @@ describe("backpressure towards a VNC server that never reads", () => {
     expect(peak - before).toBeLessThan(64 * 1024);
     expect(c.closeFrame).toBeNull();
     c.socket.terminate();
+    // The proxy ends its side (FIN after the queued bytes); the paused target only sees it once it reads.
+    await proxy.waitFor(/close \S+ .*up=\d+ .*reason="1006 by client"/, 5000);
+    for (const s of openTargets) s.resume();
+    expect(await until(() => openTargets.size === 0, 5000)).toBe(true);
   }, 20_000);
 });
 

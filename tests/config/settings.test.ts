@@ -105,7 +105,7 @@ describe("oVirt keys map to serve flags", () => {
   test.each([
     ["SSL_ONLY=False", "f.conf:1: SSL_ONLY=False: plaintext is not supported"],
     ["SSL_ONLY=no", "plaintext is not supported"],
-    ["TRACE_ENABLE=True\nTRACE_FILE=/tmp/trace", "f.conf:1: TRACE_ENABLE: session tracing is not supported yet"],
+    ["TRACE_ENABLE=True\nTRACE_FILE=/tmp/trace", "f.conf:1: TRACE_ENABLE: upstream's Python trace has no equivalent"],
     ["FOO=1", "f.conf:1: unknown key FOO, ignored"],
     ["PROXY_PORT=6100\nSSL_CERTFICATE=/x", "f.conf:2: unknown key SSL_CERTFICATE, ignored"],
     ["NOVNC_PROXY_LISTN=1", "f.conf:1: unknown key NOVNC_PROXY_LISTN, ignored"],

@@ -227,3 +227,36 @@ describe("lifecycle", () => {
     expect(p.output()).toContain('reason="1001 Server shutting down"');
   });
 });
+
+describe("recording", () => {
+  test("--record writes one 0600 file per session holding both directions in order", async () => {
+    const { mkdtempSync, readdirSync, statSync, readFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { parseRecording } = await import("../../src/relay/recorder.ts");
+    const dir = mkdtempSync(join(tmpdir(), "novnc-rec-"));
+    try {
+      const p = await proxy(["--record", dir]);
+      const c = await RawWsClient.connect(p.port, `/${ticket()}`);
+      await roundTrip(c, "ping");
+      c.close();
+      await p.waitFor(/close \S+ .*up=4 down=4/);
+      await Bun.sleep(200);
+      const files = readdirSync(dir);
+      expect(files).toHaveLength(1);
+      const file = join(dir, files[0]!);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const rec = parseRecording(new Uint8Array(readFileSync(file)));
+      expect(rec.header).toMatchObject({ format: "novnc-proxy-record/1", client: "127.0.0.1" });
+      expect(rec.records.map((r) => [r.direction, new TextDecoder().decode(r.bytes)])).toEqual([[0, "ping"], [1, "ping"]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--record with a missing folder stops start-up with one line, exit 2", async () => {
+    const { runCli } = await import("../helpers/proxy.ts");
+    const r = await runCli(["serve", "--listen", "127.0.0.1:0", "--cert", tlsA.certFile, "--key", tlsA.keyFile, "--engine-cert", engine.certFile, "--record", "/nonexistent/rec"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--record /nonexistent/rec: no such folder");
+  });
+});
