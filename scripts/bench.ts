@@ -21,11 +21,13 @@ import {
   startContender,
   startTarget,
   websockifyAvailable,
+  uncappedFlags,
   type Contender,
+  type Keys,
   type StartContext,
 } from "./bench/contenders.ts";
 import { openFileLimit, stopAllChildren } from "./bench/procs.ts";
-import { median } from "./bench/stats.ts";
+import { fmt, median } from "./bench/stats.ts";
 import { measureDown, measureFlood, measureIdle, measureRtt, measureSetup, measureUp } from "./bench/suites.ts";
 import { CONTENDER_LABELS, renderMarkdown, renderText, tableCells, type Cell, type ContenderId, type Row } from "./bench/table.ts";
 
@@ -180,7 +182,7 @@ async function attempt(results: Results, metrics: string[], id: ContenderId, fn:
   try {
     const values = await fn();
     values.forEach((v, i) => results.add(metrics[i]!, id, v));
-    progress(`  ${metrics[0]!.padEnd(34)} ${CONTENDER_LABELS[id].padEnd(18)} ${values.map((v) => v.toFixed(1)).join(" / ")} ${unit}`);
+    progress(`  ${metrics[0]!.padEnd(34)} ${CONTENDER_LABELS[id].padEnd(18)} ${values.map(fmt).join(" / ")} ${unit}`);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     for (const m of metrics) results.fail(m, id, msg);
@@ -260,11 +262,15 @@ async function main(): Promise<number> {
   const machine = machineLine();
   const watchdog = setTimeout(() => {
     progress(`bench exceeded ${plan.deadlineMs / 60_000} min: stopping`);
-    void stopAllChildren().finally(() => process.exit(1));
+    void stopAllChildren().finally(() => {
+      if (keysDir) removeKeys(keysDir);
+      process.exit(1);
+    });
   }, plan.deadlineMs);
 
   const results = new Results();
   const keys = makeKeys();
+  keysDir = keys;
   const M = {
     down: `Downstream MiB/s (${plan.downBytes / MiB} MiB)`,
     up: `Upstream MiB/s (${plan.upMessage / 1024} KiB msgs)`,
@@ -313,7 +319,7 @@ async function main(): Promise<number> {
         await attempt(results, [M.p50, M.p99], c.id, async () => {
           const r = await measureRtt(c, plan.rttCount, plan.rttWarmup);
           return [r.p50, r.p99];
-        }, "µs");
+        }, "µs (p50 / p99)");
       }
       for (const c of order) {
         if (c.id === "novnc") tickets.prepare(plan.setupCount);
@@ -353,6 +359,10 @@ async function main(): Promise<number> {
           for (const n of plan.idleSteps) {
             if (!steps.some((s) => s.sessions === n)) results.note(M.idle(n), id, `[not reached]`);
           }
+          if (steps.some((s) => s.stopped)) {
+            const last = c.tail().split("\n").filter((l) => l.trim()).slice(-2).join(" | ");
+            if (last) progress(`    ${CONTENDER_LABELS[id]} last said: ${last.slice(0, 300)}`);
+          }
         } catch (err) {
           for (const n of plan.idleSteps) results.fail(M.idle(n), id, (err as Error).message);
           progress(`  idle sessions ${CONTENDER_LABELS[id]} FAILED: ${(err as Error).message}`);
@@ -386,11 +396,15 @@ async function main(): Promise<number> {
         results.fail(M.help, id, (err as Error).message);
       }
     }
-    if (only.includes("novnc")) results.add(M.size, "novnc", statSync(BINARY).size / MiB);
+    if (only.includes("novnc")) {
+      results.add(M.size, "novnc", statSync(BINARY).size / MiB);
+      results.note(M.size, "novnc", `[Bun runtime alone: ${fmt(statSync(process.execPath).size / MiB)}]`);
+    }
   } finally {
     clearTimeout(watchdog);
     await stopAllChildren();
     removeKeys(keys);
+    keysDir = null;
   }
 
   const higher = (min: number) => (n: number, c: number) => n >= min && (!Number.isFinite(c) || n >= 0.75 * c);
@@ -422,7 +436,7 @@ async function main(): Promise<number> {
     renderMarkdown(cells),
     ``,
     `Each cell: median of ${plan.repeats} interleaved repeats (min–max); memory rows: ${plan.memRepeats} run(s), each on a fresh process.`,
-    `All over 127.0.0.1; wss with the same RSA-2048 certificate for every server; novnc-proxy with a fresh signed ticket per session.`,
+    `All over 127.0.0.1; wss with the same RSA-2048 certificate for every server; novnc-proxy with a fresh signed ticket per session${uncappedFlags().length > 0 ? ` and its session caps lifted (\`${uncappedFlags().join(" ")}\`: every bench session comes from one address)` : ""}.`,
     `Downstream: the target writes ${plan.downBytes / MiB} MiB in 64 KiB writes honouring backpressure; upstream: ${plan.upBytes / MiB} MiB in ${plan.upMessage / 1024} KiB messages until the target acknowledges.`,
     `Server CPU: user + system CPU time of the server process (websockify: its process tree) during the transfer, per MiB moved; steadier than MiB/s on a shared machine. The bare Bun server does no TCP hop, so it is a floor, not a peer.`,
     `Round trip: 16-byte messages echoed by the target, one at a time (${plan.rttCount} after ${plan.rttWarmup} warm-up).`,
@@ -437,9 +451,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** The temp dir with this run's keys, removed on every exit path. */
+let keysDir: Keys | null = null;
+
 const onSignal = () => {
   progress("interrupted: stopping child processes");
-  void stopAllChildren().finally(() => process.exit(130));
+  void stopAllChildren().finally(() => {
+    if (keysDir) removeKeys(keysDir);
+    process.exit(130);
+  });
 };
 process.once("SIGINT", onSignal);
 process.once("SIGTERM", onSignal);

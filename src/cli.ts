@@ -19,6 +19,7 @@ export const main = defineCommand({
     "export-cert": () => import("./commands/export-cert.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
     "check-config": () => import("./commands/check-config.ts").then((m) => m.default),
+    "install-service": () => import("./commands/install-service.ts").then((m) => m.default),
   },
 });
 

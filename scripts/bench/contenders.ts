@@ -94,6 +94,8 @@ export interface Contender {
   endpoint: Endpoint;
   /** The server process whose memory is measured; null for direct TCP (nothing in between). */
   pid: number | null;
+  /** The last lines the server printed (diagnostics when it falls over). */
+  tail(): string;
   stop(): Promise<void>;
 }
 
@@ -107,11 +109,11 @@ export interface StartContext {
 export async function startContender(id: ContenderId, ctx: StartContext): Promise<Contender> {
   switch (id) {
     case "direct":
-      return { id, endpoint: { kind: "tcp", port: ctx.targetPort }, pid: null, stop: async () => {} };
+      return { id, endpoint: { kind: "tcp", port: ctx.targetPort }, pid: null, tail: () => "", stop: async () => {} };
     case "ceiling": {
       const child = startChild("ceiling", [process.execPath, TARGETS_SCRIPT, "wss", "--cert", ctx.keys.tlsCert, "--key", ctx.keys.tlsKey]);
       const m = await child.waitFor(/ready (\d+)/);
-      return { id, endpoint: { kind: "wss", port: Number(m[1]) }, pid: child.pid, stop: () => child.stop() };
+      return { id, endpoint: { kind: "wss", port: Number(m[1]) }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
     }
     case "novnc": {
       const k = ctx.keys;
@@ -120,7 +122,7 @@ export async function startContender(id: ContenderId, ctx: StartContext): Promis
       args.push(...uncappedFlags());
       const child = startChild("novnc-proxy", [BINARY, ...args], { NODE_ENV: "production", NOVNC_PROXY_LOG_LEVEL: "info" });
       const m = await child.waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/);
-      return { id, endpoint: { kind: "wss", port: Number(m[1]), path: () => `/${ctx.tickets.take()}` }, pid: child.pid, stop: () => child.stop() };
+      return { id, endpoint: { kind: "wss", port: Number(m[1]), path: () => `/${ctx.tickets.take()}` }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
     }
     case "websockify": {
       const port = await freePort();
@@ -136,7 +138,7 @@ export async function startContender(id: ContenderId, ctx: StartContext): Promis
       ]);
       await child.waitFor(/Listen on|proxying from/i);
       await waitListening(port, child);
-      return { id, endpoint: { kind: "wss", port }, pid: child.pid, stop: () => child.stop() };
+      return { id, endpoint: { kind: "wss", port }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
     }
   }
 }

@@ -49,5 +49,6 @@ export function fmtSummary(s: Summary): string {
 /** A ratio as `1.23×`, or — when either side is missing. */
 export function fmtRatio(a: number, b: number): string {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "—";
-  return `${(a / b).toFixed(2)}×`;
+  const r = a / b;
+  return `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}×`;
 }

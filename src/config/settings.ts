@@ -214,6 +214,13 @@ function mapFileValues(files: ReadonlyMap<string, ConfEntry>, flags: Set<string>
     warnings.push(`${at(trace)}: TRACE_ENABLE: upstream's Python trace has no equivalent; ignored (to record sessions use NOVNC_PROXY_RECORD=DIR)`);
   }
 
+  // Our own TLS source in a file (a drop-in next to 10-setup.conf) replaces oVirt's
+  // SSL_CERTIFICATE/SSL_KEY pair instead of clashing with it or half-mixing with it.
+  if (["cert", "keystore", "self-signed"].some((f) => own.has(f))) {
+    ovirt.delete("cert");
+    ovirt.delete("key");
+  }
+
   const out = new Map<string, Candidate>();
   for (const flag of flags) {
     const c = own.get(flag) ?? (flags.has(flag) ? ovirt.get(flag) : undefined);

@@ -216,7 +216,8 @@ export class VencryptHandshake {
           subtypes.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
         }
         if (!subtypes.includes(VENCRYPT_SUBTYPE_X509VNC)) {
-          const shown = subtypes.slice(0, 8).join(",");
+          // A websocket close reason holds at most 123 bytes: list a few, never all 255.
+          const shown = subtypes.slice(0, 4).join(",") + (subtypes.length > 4 ? ",..." : "");
           return this.fail(`VeNCrypt: server lacks X509VNC (offers ${shown})`);
         }
         this.state = { step: "subtype-accept" };

@@ -5,7 +5,7 @@
  * the request line before the proxy sees it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket } from "bun";
+import type { Socket, TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
 import { upgradeStatus } from "../helpers/raw-ws.ts";
@@ -19,7 +19,7 @@ const BUN_CUTOFF_S = 17;
 let engine: EngineKeys;
 let tls: EngineKeys;
 let proxy: ProxyProcess;
-let target: ReturnType<typeof Bun.listen>;
+let target: TCPSocketListener<undefined>;
 
 interface RawReply {
   status: number;

@@ -215,10 +215,10 @@ describe("precedence: flag > env > file > default", () => {
     expect(parseServeArgs(r.args, r.rawArgs).tls).toEqual({ kind: "keystore", file: "/etc/pki/ovirt-engine/keys/websocket-proxy.p12", password: "mypass", alias: undefined });
   });
 
-  test("--self-signed from env replaces a file's certificate, but cert and keystore in the same layer still clash", () => {
+  test("--self-signed from env replaces a file's certificate, but our own cert and keystore in the same layer still clash", () => {
     const r = resolve(SETUP_CONF, [], { NOVNC_PROXY_SELF_SIGNED: "1" });
     expect(parseServeArgs(r.args, r.rawArgs).tls).toEqual({ kind: "self-signed" });
-    const clash = resolve("NOVNC_PROXY_KEYSTORE=/x.p12\n" + SETUP_CONF);
+    const clash = resolve("NOVNC_PROXY_KEYSTORE=/x.p12\nNOVNC_PROXY_CERT=/x.cer\n" + SETUP_CONF);
     expect(() => parseServeArgs(clash.args, clash.rawArgs)).toThrow("exclude each other");
   });
 
@@ -244,5 +244,19 @@ describe("splitList", () => {
     ["", []],
   ])("%p splits into %p", (value, items) => {
     expect(splitList(value)).toEqual(items);
+  });
+});
+
+describe("a drop-in's own TLS source", () => {
+  test("NOVNC_PROXY_KEYSTORE in a later file replaces 10-setup.conf's SSL_CERTIFICATE/SSL_KEY", () => {
+    const files = new Map([
+      ["SSL_CERTIFICATE", { value: "/etc/pki/ovirt-engine/certs/websocket-proxy.cer", file: "10-setup.conf", line: 2 }],
+      ["SSL_KEY", { value: "/etc/pki/ovirt-engine/keys/websocket-proxy.key.nopass", file: "10-setup.conf", line: 3 }],
+      ["NOVNC_PROXY_KEYSTORE", { value: "/etc/pki/ovirt-engine/keys/websocket-proxy.p12", file: "50-novnc.conf", line: 1 }],
+    ]);
+    const r = resolveSettings({ defs: serveArgs, rawArgs: [], env: {}, files });
+    expect(r.args.keystore).toBe("/etc/pki/ovirt-engine/keys/websocket-proxy.p12");
+    expect(r.args.cert).toBeUndefined();
+    expect(r.args.key).toBeUndefined();
   });
 });
