@@ -26,7 +26,14 @@ export interface Row {
   target?: string;
   /** Whether novnc-proxy's median meets the target (given the ceiling's median, if any). */
   meets?: (novnc: number, ceiling: number) => boolean;
+  /** For a target with several parts: the whole target cell, marks included. Overrides `target`. */
+  verdict?: (novnc: number, ceiling: number) => string;
   cells: Partial<Record<ContenderId, Cell>>;
+}
+
+/** `label ✓` / `label ✗`, or the bare label when there is nothing to judge. */
+export function mark(label: string, value: number, ok: (v: number) => boolean): string {
+  return Number.isFinite(value) ? `${label} ${ok(value) ? "✓" : "✗"}` : label;
 }
 
 /** The median of a cell, NaN unless it has samples. */
@@ -53,6 +60,7 @@ export function tableCells(rows: readonly Row[], columns: readonly ContenderId[]
     const c = cellMedian(r.cells.ceiling);
     let target = r.target ?? "";
     if (r.target && r.meets && Number.isFinite(n)) target += r.meets(n, c) ? " ✓" : " ✗";
+    if (r.verdict) target = r.verdict(n, c);
     out.push([r.metric, ...columns.map((col) => cellText(r.cells[col])), fmtRatio(n, w), fmtRatio(n, c), target]);
   }
   return out;

@@ -67,6 +67,8 @@ export interface SessionState extends SessionInfo {
   bytesDown: number;
   targetGone: boolean;
   ended: boolean;
+  /** Closes the session when a plain target sends nothing after connecting (not a VNC server). */
+  firstByteTimer: ReturnType<typeof setTimeout> | undefined;
   /** Copy of the target's first bytes while its security offer is being read; null when done. */
   sniff: Uint8Array | null;
   closeReason: string;
@@ -92,6 +94,7 @@ export function newSessionState(info: SessionInfo): SessionState {
     targetGone: false,
     ended: false,
     sniff: info.checkPlainOffer ? new Uint8Array(0) : null,
+    firstByteTimer: undefined,
     closeReason: "",
     outcome: null,
   };
@@ -144,6 +147,12 @@ export async function onOpen(ws: SessionSocket): Promise<void> {
     return;
   }
   s.conn = connected.conn;
+  if (s.bytesDown === 0) {
+    // A VNC server speaks first (its version); one that stays silent would hold a session slot.
+    s.firstByteTimer = setTimeout(() => {
+      if (s.bytesDown === 0 && !s.ended) closeWs(ws, CLOSE.INTERNAL, "VNC server sent nothing", "target_error");
+    }, s.connectRequest.timeoutMs);
+  }
   if (connected.clientExpect) s.expect = connected.clientExpect;
   if (connected.clientPreface) sendDown(ws, connected.clientPreface);
   flushUp(ws);
@@ -295,7 +304,11 @@ export function onClose(ws: SessionSocket, code: number, reason: string): void {
   const s = ws.data;
   if (s.ended) return;
   s.ended = true;
-  s.conn?.end();
+  clearTimeout(s.firstByteTimer);
+  // A browser that vanished (1006) or left bytes unsent: reset the VNC side rather than leave
+  // the kernel holding a socket full of data for a target that may never read it.
+  if (code === 1006 || s.up.length > 0) s.conn?.terminate();
+  else s.conn?.end();
   s.recorder?.close();
   s.up.length = 0;
   s.down.length = 0;

@@ -12,6 +12,8 @@ export interface TargetConn {
   resume(): void;
   /** Half-close then close; idempotent. */
   end(): void;
+  /** Close at once, dropping unsent bytes (RST): for a browser that vanished mid-stream. */
+  terminate(): void;
 }
 
 /** What the target tells the relay. Set once, before any data can arrive. */

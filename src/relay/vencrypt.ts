@@ -102,6 +102,13 @@ export async function connectVencrypt(req: ConnectRequest, vnc: VncTlsOptions): 
         tls?.end();
       } catch {}
     },
+    terminate: () => {
+      ended = true;
+      try {
+        tls?.terminate();
+        raw?.terminate();
+      } catch {}
+    },
   };
 
   const open = (): void => {

@@ -228,10 +228,10 @@ describe("VNC-side faults: documented close code and reason, and a healthy sessi
     expect(await healthy.intact()).toBe(true);
   });
 
-  test("a target that accepts and never sends a byte: closed 1008 by --idle-timeout", async () => {
+  test("a target that accepts and never sends a byte (not a VNC server): 1011 after --connect-timeout", async () => {
     const r = await closeOf(faulty.port, `/${ticket("127.0.0.1", silent.port)}`);
-    expect(r.code).toBe(1008);
-    expect(r.reason).toMatch(/idle/i);
+    expect(r.code).toBe(1011);
+    expect(r.reason).toBe("VNC server sent nothing");
     expect(await healthy.intact()).toBe(true);
   });
 
