@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: novnc-proxy side by side with websockify, direct TCP and a bare Bun wss server
  * (the ceiling), interleaved (A B C D, B C D A, ...), medians of repeats with min–max. Prints a
- * table and writes it as markdown (bench-results.md, or --out FILE).
+ * table and writes it as markdown (dist/bench-results.md, or --out FILE).
  *
  *   bun scripts/bench.ts [--quick] [--repeats N] [--out FILE] [--only novnc,websockify,direct,ceiling]
  *
@@ -67,7 +67,7 @@ export interface BenchArgs {
 export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
   let quick = false;
   let repeats: number | undefined;
-  let out = resolve(ROOT, "bench-results.md");
+  let out = resolve(ROOT, "dist/bench-results.md");
   let only = ALL;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -135,7 +135,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | "help" {
 const USAGE = `usage: bun scripts/bench.ts [--quick] [--repeats N] [--out FILE] [--only ${ALL.join(",")}]
   --quick     small sizes, memory tests once: about two minutes
   --repeats   repeats of each measurement (default 3)
-  --out       markdown file to write (default bench-results.md at the repo root)
+  --out       markdown file to write (default dist/bench-results.md)
   --only      contenders to run (default all)`;
 
 const progress = (line: string): void => {

@@ -9,7 +9,7 @@ const root = new URL("..", import.meta.url).pathname;
 const started = performance.now();
 await buildAssets();
 const target = process.env.NOVNC_PROXY_TARGET; // e.g. bun-linux-arm64 for cross builds
-const r = await $`${process.execPath} build ${root}src/cli.ts --compile --minify --sourcemap=none ${target ? ["--target", target] : []} --outfile ${root}dist/novnc-proxy`
+const r = await $`${process.execPath} build ${root}src/cli.ts --compile --minify --bytecode --format=esm --sourcemap=none ${target ? ["--target", target] : []} --outfile ${root}dist/novnc-proxy`
   .quiet()
   .nothrow();
 if (r.exitCode !== 0) {

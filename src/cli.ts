@@ -38,11 +38,16 @@ async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, Comm
   return [cmd, parent];
 }
 
+/** citty colours its usage text unconditionally; keep escapes out of pipes and files. */
+function plain(text: string, stream: NodeJS.WriteStream): string {
+  return stream.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
 export async function run(rawArgs: string[]): Promise<number> {
   const debug = rawArgs.includes("--debug");
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
     const [cmd, parent] = await resolveCommand(rawArgs);
-    process.stdout.write((await renderUsage(cmd, parent)) + "\n");
+    process.stdout.write(plain(await renderUsage(cmd, parent), process.stdout) + "\n");
     return 0;
   }
   if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
@@ -56,7 +61,7 @@ export async function run(rawArgs: string[]): Promise<number> {
     const code = exitCodeOf(err);
     if (err instanceof Error && err.name === "CLIError") {
       const [cmd, parent] = await resolveCommand(rawArgs);
-      process.stderr.write((await renderUsage(cmd, parent)) + "\n\n");
+      process.stderr.write(plain(await renderUsage(cmd, parent), process.stderr) + "\n\n");
     }
     process.stderr.write(`novnc-proxy: ${oneLine(err)}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
