@@ -270,17 +270,22 @@ function watchedFiles(o: ServeOptions): string[] {
 }
 
 /**
- * SIGHUP or a change of the cert files: re-read them and swap them in; a bad new file keeps the
- * old one (and says why). SIGTERM/SIGINT: drain, then exit 0.
+ * SIGHUP or a change of the cert files: read the config files, certificates and keys again and
+ * swap them in (the listen address needs a restart); anything bad keeps the current settings
+ * (and says why). SIGTERM/SIGINT: drain, then exit 0.
  */
-function handleSignals(running: RunningServer, options: ServeOptions): void {
+function handleSignals(running: RunningServer, options: ServeOptions, reread: () => ServeOptions): void {
   const reload = (why: string) => {
     try {
-      const { config } = loadServeConfig(options);
+      const next = reread();
+      if (next.hostname !== options.hostname || next.port !== options.port) {
+        logger.warn(`${why}: the listen address changed; it takes effect on restart`);
+      }
+      const { config } = loadServeConfig({ ...next, hostname: options.hostname, port: options.port });
       running.reload(config);
-      logger.info(`${why}: reloaded certificate, key and engine certificate (cert="${config.identity.subject}" expires=${config.identity.notAfter.toISOString().slice(0, 10)})`);
+      logger.info(`${why}: reloaded settings, certificate, key and engine certificate (cert="${config.identity.subject}" expires=${config.identity.notAfter.toISOString().slice(0, 10)})`);
     } catch (err) {
-      logger.error(`${why}: reload failed, keeping the current certificates: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+      logger.error(`${why}: reload failed, keeping the current settings: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
     }
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
@@ -321,6 +326,9 @@ export default defineCommand({
     setLogFormat(options.logFormat);
     const { config, warnings } = loadServeConfig(options);
     const running = await runServer(config, [...settings.warnings, ...warnings]);
-    handleSignals(running, options);
+    handleSignals(running, options, () => {
+      const again = loadSettings(serveArgs, rawArgs, process.env);
+      return parseServeArgs(again.args, again.rawArgs, process.env);
+    });
   },
 });

@@ -202,7 +202,7 @@ describe("lifecycle", () => {
     copyFileSync(tlsB.certFile, cert);
     copyFileSync(tlsB.keyFile, key);
     p.proc.kill("SIGHUP");
-    await p.waitFor(/reloaded certificate.*proxy-b\.test/);
+    await p.waitFor(/reloaded settings, certificate.*proxy-b\.test/);
     await roundTrip(c, "after reload");
     const seen = Bun.spawnSync(["openssl", "s_client", "-connect", `127.0.0.1:${p.port}`], { stdin: new TextEncoder().encode(""), timeout: 10_000 });
     const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(seen.stdout.toString())![0];
@@ -210,10 +210,23 @@ describe("lifecycle", () => {
 
     writeFileSync(cert, "not a certificate\n");
     p.proc.kill("SIGHUP");
-    await p.waitFor(/reload failed, keeping the current certificates/);
+    await p.waitFor(/reload failed, keeping the current settings/);
     await roundTrip(c, "still here");
     expect((await upgradeStatus(p.port, "/")).status).toBe(401);
     c.close();
+  });
+
+  test("SIGHUP also re-reads the config file: a changed allowlist applies to new sessions", async () => {
+    const conf = join(tlsA.dir, "reload.conf");
+    const line = (port: number) => `NOVNC_PROXY_ALLOW=127.0.0.1:${port}\n`;
+    writeFileSync(conf, line(echo.port + 1 > 65535 ? 1 : echo.port + 1));
+    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--config", conf, "--cert", tlsA.certFile, "--key", tlsA.keyFile, "--engine-cert", engine.certFile]);
+    started.push(p);
+    expect((await upgradeStatus(p.port, `/${ticket()}`)).status).toBe(403);
+    writeFileSync(conf, line(echo.port));
+    p.proc.kill("SIGHUP");
+    await p.waitFor(/SIGHUP: reloaded settings/);
+    expect((await upgradeStatus(p.port, `/${ticket()}`)).status).toBe(101);
   });
 
   test("SIGTERM drains: new upgrades stop, open sessions get 1001 after --drain-timeout, exit 0", async () => {
