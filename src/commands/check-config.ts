@@ -6,7 +6,8 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { configArgs, DEFAULT_CONF_FILE, loadSettings } from "../config/load-conf.ts";
 import { applyLogLevel, repeated } from "./_args.ts";
-import { loadServeConfig, parseServeArgs, serveArgs } from "./serve.ts";
+import { parseServeArgs, serveArgs } from "./serve.ts";
+import { loadServeConfig } from "../server/load-config.ts";
 
 export const checkConfigArgs = { ...serveArgs, ...configArgs } as const satisfies ArgsDef;
 

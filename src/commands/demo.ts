@@ -19,7 +19,7 @@ import { signTicket } from "../ticket/sign.ts";
 import { makeSelfSigned, type TlsIdentity } from "../tls/identity.ts";
 import { startDemoVncServer, type DemoVncServer } from "../demo/vnc-server.ts";
 import { applyLogLevel, commonArgs, parseListen } from "./_args.ts";
-import { runServer } from "./serve.ts";
+import { runServer } from "../server/lifecycle.ts";
 
 /** The port the demo tries first: oVirt's proxy port. */
 export const DEMO_DEFAULT_LISTEN = "127.0.0.1:6100";

@@ -1,22 +1,21 @@
 /**
- * `novnc-proxy serve`: flags -> options (pure, `parseServeArgs`) -> loaded config
- * (`loadServeConfig`: files read, keys checked) -> the running server.
+ * `novnc-proxy serve`: flags (+ env + config files) -> options (`parseServeArgs`, pure but for a
+ * --password-file) -> loaded config (src/server/load-config.ts) -> the running server
+ * (src/server/lifecycle.ts).
  */
 import { defineCommand } from "citty";
-import { readFileSync, watch, accessSync, statSync, constants } from "node:fs";
-import pc from "picocolors";
 import { commonArgs, applyLogLevel, repeated, intArg, parseListen } from "./_args.ts";
-import { ConfigError, RuntimeError } from "../errors.ts";
-import { logger, setLogFormat, type LogFormat } from "../log.ts";
-import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
-import { DEFAULT_LIMITS, type Limits } from "../server/limits.ts";
-import { compileCidrList } from "../policy/cidr.ts";
+import { ConfigError } from "../errors.ts";
+import { setLogFormat, type LogFormat } from "../log.ts";
+import { SERVER_DEFAULTS } from "../server/config.ts";
+import { DEFAULT_LIMITS } from "../server/limits.ts";
+import type { ServeOptions } from "../server/options.ts";
+import { loadServeConfig } from "../server/load-config.ts";
+import { runServer, handleSignals } from "../server/lifecycle.ts";
 import { configArgs, loadSettings } from "../config/load-conf.ts";
-import { startServer, type RunningServer } from "../server/https.ts";
-import { compileAllowlist } from "../policy/allowlist.ts";
-import { loadPemIdentity, loadEngineCert, makeSelfSigned, keyFileModeWarning, type TlsIdentity } from "../tls/identity.ts";
-import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
 import { resolveKeystorePassword } from "../tls/password.ts";
+
+export type { ServeOptions };
 
 export const serveArgs = {
   listen: { type: "string", description: "Address and port to listen on, [HOST:]PORT; IPv6 in brackets (default: all addresses, port 6100)", valueHint: "[host:]port" },
@@ -56,37 +55,6 @@ export const serveArgs = {
   ...configArgs,
   ...commonArgs,
 } as const;
-
-/** What the flags say, validated; certificate files not yet read (a --password-file is). */
-export interface ServeOptions {
-  hostname: string;
-  port: number;
-  tls:
-    | { kind: "pem"; certFile: string; keyFile?: string }
-    | { kind: "keystore"; file: string; password: string; alias?: string }
-    | { kind: "self-signed" };
-  tlsMin: "1.2" | "1.3";
-  ciphers?: string;
-  engineCertFile?: string;
-  allowUnsigned: boolean;
-  allow: string[];
-  origins: string[];
-  engineOrigins: string[];
-  requireOrigin: boolean;
-  clockSkewSeconds: number;
-  connectTimeoutSeconds: number;
-  vncCaFile?: string;
-  vncVerifyName: boolean;
-  vncClientCertFile?: string;
-  vncClientKeyFile?: string;
-  limits: Limits;
-  maxMessageBytes: number;
-  trustedProxies: string[];
-  metricsAllow: string[];
-  drainTimeoutSeconds: number;
-  logFormat: LogFormat;
-  recordDir: string | null;
-}
 
 type Flags = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -161,158 +129,6 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
 function parseLogFormat(v: string): LogFormat {
   if (v !== "text" && v !== "json") throw new ConfigError(`--log-format "${v}": expected text or json`);
   return v;
-}
-
-function readPem(file: string, flag: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${flag} ${file}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : "cannot read"}`);
-  }
-}
-
-/** Options -> a ServerConfig: reads and checks every file; ConfigError on the first problem. */
-export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnings: string[] } {
-  const warnings: string[] = [];
-  let identity: TlsIdentity;
-  if (o.tls.kind === "pem") {
-    identity = loadPemIdentity(o.tls.certFile, o.tls.keyFile);
-    const w = keyFileModeWarning(o.tls.keyFile ?? o.tls.certFile);
-    if (w) warnings.push(w);
-  } else if (o.tls.kind === "keystore") {
-    identity = loadKeystoreIdentity(o.tls.file, o.tls.password, o.tls.alias);
-    const w = keyFileModeWarning(o.tls.file);
-    if (w) warnings.push(w);
-  } else {
-    const names = ["localhost", "127.0.0.1", "::1"];
-    if (!["0.0.0.0", "::"].includes(o.hostname) && !names.includes(o.hostname)) names.unshift(o.hostname);
-    identity = makeSelfSigned(names);
-    warnings.push(`self-signed certificate for try-out only; browsers will not trust it (SHA-256 ${identity.fingerprint256})`);
-  }
-  const engine = o.engineCertFile ? loadEngineCert(o.engineCertFile) : null;
-  if (o.recordDir) warnings.push(`--record: every session is recorded into ${o.recordDir} (files hold keystrokes; mode 0600)`);
-  if (o.allowUnsigned) warnings.push("--allow-unsigned: plain novnc-target cookies are accepted; only the allowlist guards targets");
-  // Compile the client lists now so a bad CIDR stops start-up with its flag named.
-  compileCidrList(o.trustedProxies, "--trusted-proxy", false);
-  compileCidrList(o.metricsAllow, "--metrics-allow", true);
-  const config: ServerConfig = {
-    hostname: o.hostname,
-    port: o.port,
-    identity,
-    tlsMin: o.tlsMin,
-    ciphers: o.ciphers,
-    engineKey: engine?.key ?? null,
-    engineSubject: engine?.subject ?? null,
-    allowUnsigned: o.allowUnsigned,
-    allowlist: compileAllowlist(o.allow),
-    origins: o.origins,
-    engineOrigins: o.engineOrigins,
-    requireOrigin: o.requireOrigin,
-    clockSkewSeconds: o.clockSkewSeconds,
-    connectTimeoutSeconds: o.connectTimeoutSeconds,
-    limits: o.limits,
-    maxMessageBytes: o.maxMessageBytes,
-    trustedProxies: o.trustedProxies,
-    metricsAllow: o.metricsAllow,
-    recordDir: o.recordDir ? checkRecordDir(o.recordDir) : null,
-    vnc: {
-      caPem: o.vncCaFile ? readPem(o.vncCaFile, "--vnc-ca") : null,
-      verifyName: o.vncVerifyName,
-      clientCertPem: o.vncClientCertFile ? readPem(o.vncClientCertFile, "--vnc-client-cert") : null,
-      clientKeyPem: o.vncClientKeyFile ? readPem(o.vncClientKeyFile, "--vnc-client-key") : null,
-    },
-  };
-  return { config, warnings };
-}
-
-/** The recording folder must exist and be writable; recordings are sensitive, so say so. */
-function checkRecordDir(dir: string): string {
-  try {
-    accessSync(dir, constants.W_OK);
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`--record ${dir}: ${code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : "not writable"}`);
-  }
-  return dir;
-}
-
-/** Starts the server and logs the one start-up line; errors binding become RuntimeError. */
-export async function runServer(config: ServerConfig, warnings: string[] = []): Promise<RunningServer> {
-  for (const w of warnings) logger.warn(w);
-  let running: RunningServer;
-  try {
-    running = await startServer(config);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const where = `${config.hostname}:${config.port}`;
-    if (code === "EADDRINUSE") throw new RuntimeError(`cannot listen on ${where}: address in use`);
-    if (code === "EACCES") throw new RuntimeError(`cannot listen on ${where}: permission denied`);
-    throw new RuntimeError(`cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const id = config.identity;
-  logger.info(
-    `listening on ${pc.bold(`https://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${running.port}`)}` +
-      ` cert="${id.subject}" expires=${id.notAfter.toISOString().slice(0, 10)}` +
-      ` engine-cert=${config.engineSubject ? `"${config.engineSubject}"` : "none"}` +
-      ` tls>=${config.tlsMin} allow=${config.allowlist.describe()}`,
-  );
-  return running;
-}
-
-/** Files whose change triggers a reload (certificate, key, keystore, engine certificate). */
-function watchedFiles(o: ServeOptions): string[] {
-  const files = [o.engineCertFile];
-  if (o.tls.kind === "pem") files.push(o.tls.certFile, o.tls.keyFile);
-  if (o.tls.kind === "keystore") files.push(o.tls.file);
-  return files.filter((f): f is string => Boolean(f));
-}
-
-/**
- * SIGHUP or a change of the cert files: read the config files, certificates and keys again and
- * swap them in (the listen address needs a restart); anything bad keeps the current settings
- * (and says why). SIGTERM/SIGINT: drain, then exit 0.
- */
-function handleSignals(running: RunningServer, options: ServeOptions, reread: () => ServeOptions): void {
-  const reload = (why: string) => {
-    try {
-      const next = reread();
-      if (next.hostname !== options.hostname || next.port !== options.port) {
-        logger.warn(`${why}: the listen address changed; it takes effect on restart`);
-      }
-      const { config } = loadServeConfig({ ...next, hostname: options.hostname, port: options.port });
-      running.reload(config);
-      logger.info(`${why}: reloaded settings, certificate, key and engine certificate (cert="${config.identity.subject}" expires=${config.identity.notAfter.toISOString().slice(0, 10)})`);
-    } catch (err) {
-      logger.error(`${why}: reload failed, keeping the current settings: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-    }
-  };
-  process.on("SIGHUP", () => reload("SIGHUP"));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  for (const file of watchedFiles(options)) {
-    try {
-      // Debounced: renames and partial writes fire several events.
-      watch(file, { persistent: false }, () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => reload(`${file} changed`), 500);
-      });
-    } catch {
-      // A file that cannot be watched is still reloaded on SIGHUP.
-    }
-  }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: draining ${running.sessions()} session(s), up to ${options.drainTimeoutSeconds}s`);
-    await running.drain(options.drainTimeoutSeconds * 1000);
-    await running.stop();
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
 }
 
 export default defineCommand({

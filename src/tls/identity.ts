@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { isIP } from "node:net";
 import forge from "node-forge";
 import { ConfigError } from "../errors.ts";
-import { readInputFile } from "./_read-file.ts";
+import { readInputFile } from "./read-file.ts";
 import { isCertificateLabel, isPrivateKeyLabel, oneLineName, splitPem } from "./pem.ts";
 
 /** What `Bun.serve({ tls })` needs, plus what the start-up line prints. */

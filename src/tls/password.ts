@@ -4,7 +4,7 @@
  * A file keeps the password out of `ps` and shell history; it is read, never echoed.
  */
 import { ConfigError } from "../errors.ts";
-import { readInputFile } from "./_read-file.ts";
+import { readInputFile } from "./read-file.ts";
 
 /** oVirt's default keystore password (engine-setup writes `mypass`). */
 export const DEFAULT_KEYSTORE_PASSWORD = "mypass";

@@ -7,7 +7,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import forge from "node-forge";
 import { ConfigError } from "../errors.ts";
-import { readInputFile } from "./_read-file.ts";
+import { readInputFile } from "./read-file.ts";
 import { identityFromParts, type TlsIdentity } from "./identity.ts";
 
 /** One private-key entry of a keystore with its certificate chain, leaf first. */

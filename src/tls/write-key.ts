@@ -8,7 +8,7 @@ import { accessSync, closeSync, constants, fsyncSync, linkSync, openSync, rename
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { describeFsError } from "./_read-file.ts";
+import { describeFsError } from "./read-file.ts";
 
 /** Mode for private keys. */
 export const KEY_FILE_MODE = 0o600;

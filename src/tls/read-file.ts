@@ -1,5 +1,5 @@
 /**
- * Reads a key/cert/keystore file, turning every file-system failure into one ConfigError line
+ * Reads an input file (key, cert, keystore, CA), turning every file-system failure into one ConfigError line
  * that names the file (and the role it plays) but never its contents.
  */
 import { readFileSync } from "node:fs";
