@@ -45,11 +45,17 @@ function portIsFree(port: number): boolean {
 }
 
 /** A free VNC display number in 100..1023 (ports 6000-6923, inside oVirt's default range). */
+/** Displays handed to a QEMU of this process, so two started at once never pick the same port. */
+const reserved = new Set<number>();
+
 function freeDisplay(exclude: Set<number>): number {
   const start = 100 + Math.floor(Math.random() * 900);
   for (let i = 0; i < 924; i++) {
     const n = 100 + ((start - 100 + i) % 924);
-    if (!exclude.has(n) && portIsFree(5900 + n)) return n;
+    if (!exclude.has(n) && !reserved.has(n) && portIsFree(5900 + n)) {
+      reserved.add(n);
+      return n;
+    }
   }
   throw new Error("no free VNC display number");
 }
@@ -198,6 +204,7 @@ export async function startQemu(opts: QemuOptions = {}): Promise<Qemu> {
       await proc.exited;
       lastError = (await new Response(proc.stderr).text()).trim().split("\n").slice(-3).join(" | ");
       rmSync(dir, { recursive: true, force: true });
+      reserved.delete(display);
       if (/in use|bind/i.test(lastError)) continue;
       throw new Error(`QEMU did not start: ${lastError || `exit ${proc.exitCode}`}`);
     }
@@ -206,9 +213,16 @@ export async function startQemu(opts: QemuOptions = {}): Promise<Qemu> {
     try {
       qmpClient = await QmpClient.connect(qmpPath);
     } catch (e) {
+      // Another program may have owned that port (our QEMU then failed to bind and exited).
+      const exitedEarly = proc.exitCode !== null;
       proc.kill("SIGKILL");
       await proc.exited;
       rmSync(dir, { recursive: true, force: true });
+      if (exitedEarly) {
+        lastError = (await new Response(proc.stderr).text()).trim().split("\n").slice(-3).join(" | ");
+        if (/in use|bind/i.test(lastError)) continue;
+      }
+      reserved.delete(display);
       throw e;
     }
     const qemu: Qemu = {
@@ -232,6 +246,7 @@ export async function startQemu(opts: QemuOptions = {}): Promise<Qemu> {
           }
         }
         rmSync(dir, { recursive: true, force: true });
+        reserved.delete(display);
       },
     };
     if (opts.password !== undefined) await qemu.setPassword(opts.password);
