@@ -21,7 +21,7 @@ import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../rela
 import { connectVencrypt } from "../relay/vencrypt.ts";
 import { Recorder } from "../relay/recorder.ts";
 import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
-import { tagged } from "../log.ts";
+import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
 
 const log = tagged("http");
@@ -94,14 +94,26 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     metrics.handshake.observe((performance.now() - t0) / 1000);
     if (!d.ok) {
       metrics.refused(refusalCode(d.status, d.reason));
-      log.warn(`refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`);
+      logEvent(log, "warn", `refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`, {
+        event: "upgrade_refused",
+        status: d.status,
+        client,
+        ticket: d.ticketHash ?? null,
+        reason: d.reason,
+      });
       return refuse(d.status, d.reason);
     }
     const now = Date.now();
     const capped = registry.admit(client, d.ticketId, now);
     if (capped) {
       metrics.refused(capped.code);
-      log.warn(`refused ${capped.status} client=${client} ticket=${d.ticketHash}: ${capped.reason}`);
+      logEvent(log, "warn", `refused ${capped.status} client=${client} ticket=${d.ticketHash}: ${capped.reason}`, {
+        event: "upgrade_refused",
+        status: capped.status,
+        client,
+        ticket: d.ticketHash,
+        reason: capped.reason,
+      });
       return refuse(capped.status, capped.reason);
     }
     const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;

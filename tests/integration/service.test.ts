@@ -178,6 +178,9 @@ describe("observability", () => {
     const close = lines.find((l) => l.event === "session_close");
     expect(close).toMatchObject({ level: "info", client: "127.0.0.1", bytes_up: 3, bytes_down: 3, outcome: "client_closed" });
     expect(close.ticket).toMatch(/^[0-9a-f]{12}$/);
+    const refused = lines.filter((l) => l.event === "upgrade_refused");
+    expect(refused.map((l) => l.status).sort()).toEqual([401, 403]);
+    expect(refused.every((l) => l.level === "warn" && l.client === "127.0.0.1")).toBe(true);
   });
 
   test("--metrics-allow keeps /metrics and /healthz from other clients", async () => {
