@@ -50,9 +50,8 @@ export interface SessionInfo {
 
 export interface SessionState extends SessionInfo {
   startedAt: number;
-  /** Wall-clock ms, for the idle and absolute limits. */
+  /** Wall-clock ms, for the absolute session limit. */
   openedAt: number;
-  lastActivity: number;
   conn: TargetConn | null;
   /** Browser -> VNC bytes the target could not take yet (or arrived before connect). */
   up: Uint8Array[];
@@ -82,7 +81,6 @@ export function newSessionState(info: SessionInfo): SessionState {
     ...info,
     startedAt: performance.now(),
     openedAt: Date.now(),
-    lastActivity: Date.now(),
     conn: null,
     up: [],
     down: [],
@@ -167,7 +165,6 @@ export function onMessage(ws: SessionSocket, message: string | Uint8Array): void
   }
   let bytes = message;
   s.bytesUp += bytes.byteLength;
-  s.lastActivity = Date.now();
   s.recorder?.write(DIRECTION_UP, bytes);
   if (s.expect) {
     const take = Math.min(bytes.byteLength, s.expect.byteLength - s.expectAt);
@@ -241,7 +238,6 @@ function onTargetData(ws: SessionSocket, bytes: Uint8Array): void {
   const s = ws.data;
   if (s.ended) return;
   s.bytesDown += bytes.byteLength;
-  s.lastActivity = Date.now();
   s.recorder?.write(DIRECTION_DOWN, bytes);
   if (s.sniff && !offerAcceptable(s, bytes)) {
     closeWs(ws, CLOSE.INTERNAL, "Ticket says plain VNC but the server requires TLS", "protocol_error");

@@ -30,16 +30,28 @@ export const DEFAULT_LIMITS: Limits = {
 
 export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" };
 
-/** What a session must tell the registry; `lastActivity` is updated by the relay. */
+/** What a session must tell the registry; the byte counters are the relay's own. */
 export interface TrackedSession {
   client: string;
   ticketId: string | null;
   openedAt: number;
-  lastActivity: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+/**
+ * When a session's byte count last changed, as seen by the sweep. Idleness is derived from the
+ * counters the relay keeps anyway, so the relay's hot path takes no timestamp per chunk; the
+ * sweep's one-second tick can only make an idle close later, never earlier.
+ */
+interface Activity {
+  bytes: number;
+  since: number;
 }
 
 export class SessionRegistry {
-  readonly open = new Set<TrackedSession>();
+  /** Open sessions, with their last observed activity. */
+  readonly open = new Map<TrackedSession, Activity>();
   private perIp = new Map<string, number>();
   private perTicket = new Map<string, number>();
   /** ticket id -> when it stops mattering (its validTo, ms). */
@@ -70,7 +82,7 @@ export class SessionRegistry {
 
   /** Records an admitted session. `validTo` (ms) bounds how long a single-use id is kept. */
   add(s: TrackedSession, validTo: number | null): void {
-    this.open.add(s);
+    this.open.set(s, { bytes: s.bytesUp + s.bytesDown, since: s.openedAt });
     this.perIp.set(s.client, (this.perIp.get(s.client) ?? 0) + 1);
     if (s.ticketId !== null) {
       this.perTicket.set(s.ticketId, (this.perTicket.get(s.ticketId) ?? 0) + 1);
@@ -90,9 +102,14 @@ export class SessionRegistry {
     const { idleTimeoutSeconds: idle, sessionMaxSeconds: max } = this.limits;
     const out: Array<{ session: TrackedSession; reason: string }> = [];
     if (idle <= 0 && max <= 0) return out;
-    for (const s of this.open) {
+    for (const [s, activity] of this.open) {
+      const bytes = s.bytesUp + s.bytesDown;
+      if (bytes !== activity.bytes) {
+        activity.bytes = bytes;
+        activity.since = now;
+      }
       if (max > 0 && now - s.openedAt >= max * 1000) out.push({ session: s, reason: "Session time limit reached" });
-      else if (idle > 0 && now - s.lastActivity >= idle * 1000) out.push({ session: s, reason: "Idle timeout" });
+      else if (idle > 0 && now - activity.since >= idle * 1000) out.push({ session: s, reason: "Idle timeout" });
     }
     return out;
   }
