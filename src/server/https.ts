@@ -52,16 +52,6 @@ function textResponse(status: number, body: string, type = "text/plain; charset=
 
 const refuse = (status: number, reason: string) => textResponse(status, `${reason}\n`);
 
-/** Refusal reasons as metric labels: a fixed set, whatever the reason text says. */
-function refusalCode(status: number, reason: string): string {
-  if (status === 401) return "no_ticket";
-  if (status === 400) return "bad_request";
-  if (/origin/i.test(reason)) return "origin";
-  if (/expired|not yet valid/.test(reason)) return "ticket_time";
-  if (/ticket|signature|signed/.test(reason)) return "bad_ticket";
-  return "target";
-}
-
 let sessionCounter = 0;
 
 /** A recorder for a new session, or null (logged) when its file cannot be created. */
@@ -93,7 +83,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     const d = await decideUpgrade(req, config, checkOrigin, new Date());
     metrics.handshake.observe((performance.now() - t0) / 1000);
     if (!d.ok) {
-      metrics.refused(refusalCode(d.status, d.reason));
+      metrics.refused(d.code);
       logEvent(log, "warn", `refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`, {
         event: "upgrade_refused",
         status: d.status,

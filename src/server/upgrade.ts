@@ -18,7 +18,10 @@ export interface UpgradeTarget {
 
 export type UpgradeDecision =
   | { ok: true; protocol: string | null; target: UpgradeTarget; ticketHash: string; ticketId: string | null; validTo: Date | null }
-  | { ok: false; status: 400 | 401 | 403; reason: string; ticketHash?: string };
+  | { ok: false; status: 400 | 401 | 403; code: RefusalCode; reason: string; ticketHash?: string };
+
+/** Why an upgrade was refused, as a fixed word (a metric label; the reason text may vary). */
+export type RefusalCode = "origin" | "bad_request" | "no_ticket" | "bad_ticket" | "ticket_time" | "target";
 
 export const TICKET_COOKIE = "novnc-ticket";
 export const TARGET_COOKIE = "novnc-target";
@@ -69,17 +72,17 @@ export async function decideUpgrade(
   resolver?: Resolver,
 ): Promise<UpgradeDecision> {
   const originProblem = checkOrigin(req.headers.get("origin"), req.headers.get("host"));
-  if (originProblem) return { ok: false, status: 403, reason: originProblem };
+  if (originProblem) return { ok: false, status: 403, code: "origin", reason: originProblem };
 
   const proto = chooseProtocol(req.headers.get("sec-websocket-protocol"));
-  if (!proto.ok) return { ok: false, status: 400, reason: proto.reason };
+  if (!proto.ok) return { ok: false, status: 400, code: "bad_request", reason: proto.reason };
 
   const path = rawPathOf(req.url);
   const cookies = req.headers.get("cookie");
   let raw: string | null = null;
   if (path.length > 1) {
     raw = ticketFromPath(path);
-    if (!raw) return { ok: false, status: 403, reason: "malformed ticket" };
+    if (!raw) return { ok: false, status: 403, code: "bad_ticket", reason: "malformed ticket" };
   } else {
     raw = cookieValue(cookies, TICKET_COOKIE);
   }
@@ -92,23 +95,26 @@ export async function decideUpgrade(
   let validTo: Date | null = null;
   if (raw) {
     hash = ticketHash(raw);
-    if (!config.engineKey) return { ok: false, status: 403, reason: "signed tickets not configured", ticketHash: hash };
+    if (!config.engineKey) return { ok: false, status: 403, code: "bad_ticket", reason: "signed tickets not configured", ticketHash: hash };
     const verdict = verifyTicket(raw, { engineKey: config.engineKey, now, skewSeconds: config.clockSkewSeconds });
-    if (!verdict.ok) return { ok: false, status: 403, reason: verdict.reason, ticketHash: hash };
+    if (!verdict.ok) {
+      const code = verdict.outsideWindow ? "ticket_time" : "bad_ticket";
+      return { ok: false, status: 403, code, reason: verdict.reason, ticketHash: hash };
+    }
     ({ host, port, sslTarget } = verdict.ticket.target);
     ticketId = verdict.ticket.signature;
     validTo = verdict.ticket.validTo;
   } else {
     const plain = config.allowUnsigned ? cookieValue(cookies, TARGET_COOKIE) : null;
-    if (!plain) return { ok: false, status: 401, reason: "missing ticket" };
+    if (!plain) return { ok: false, status: 401, code: "no_ticket", reason: "missing ticket" };
     const hp = parseHostPort(decodeURIComponentSafe(plain));
     hash = ticketHash(plain);
-    if (!hp) return { ok: false, status: 403, reason: "malformed target cookie", ticketHash: hash };
+    if (!hp) return { ok: false, status: 403, code: "bad_ticket", reason: "malformed target cookie", ticketHash: hash };
     ({ host, port } = hp);
   }
 
   const resolved = await resolveTarget(host, port, config.allowlist, resolver);
-  if (!resolved.ok) return { ok: false, status: 403, reason: resolved.reason, ticketHash: hash };
+  if (!resolved.ok) return { ok: false, status: 403, code: "target", reason: resolved.reason, ticketHash: hash };
   return {
     ok: true,
     protocol: proto.protocol,

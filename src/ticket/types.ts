@@ -25,10 +25,13 @@ export interface VerifiedTicket {
   signature: string;
 }
 
-/** Outcome of verifying a ticket; `reason` is short, ASCII and never quotes the ticket. */
+/**
+ * Outcome of verifying a ticket; `reason` is short, ASCII and never quotes the ticket.
+ * `outsideWindow`: genuine, but not valid now (too early or expired); `expired`: too late.
+ */
 export type TicketResult =
   | { ok: true; ticket: VerifiedTicket }
-  | { ok: false; reason: string; expired?: boolean };
+  | { ok: false; reason: string; expired?: boolean; outsideWindow?: boolean };
 
 /** The signed-field orders real encoders produce (spec section 2). */
 export type SignedFieldOrder = "java" | "java-4.4" | "python";

@@ -50,8 +50,8 @@ export function verifyTicket(raw: string, opts: VerifyOptions): TicketResult {
   const skewMs = Number.isFinite(opts.skewSeconds) && opts.skewSeconds > 0 ? opts.skewSeconds * 1000 : 0;
   const now = opts.now.getTime();
   if (Number.isNaN(now)) return { ok: false, reason: "clock unusable" };
-  if (now < t.validFrom.getTime() - skewMs) return { ok: false, reason: "ticket not yet valid" };
-  if (now > t.validTo.getTime() + skewMs) return { ok: false, reason: "ticket expired", expired: true };
+  if (now < t.validFrom.getTime() - skewMs) return { ok: false, reason: "ticket not yet valid", outsideWindow: true };
+  if (now > t.validTo.getTime() + skewMs) return { ok: false, reason: "ticket expired", expired: true, outsideWindow: true };
 
   return {
     ok: true,

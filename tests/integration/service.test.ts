@@ -150,6 +150,8 @@ describe("observability", () => {
     c.close();
     await upgradeStatus(p.port, "/");
     await upgradeStatus(p.port, `/${t}`, { Origin: "https://evil.example" });
+    const late = signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: echo.port, now: new Date(Date.now() - 3_600_000) });
+    await upgradeStatus(p.port, `/${late}`);
     await p.waitFor(/session_close/);
 
     const h = await get(p.port, "/healthz");
@@ -166,6 +168,7 @@ describe("observability", () => {
     expect(value('novnc_proxy_bytes_total{direction="down"}')).toBe(3);
     expect(value('novnc_proxy_upgrade_refusals_total{reason="no_ticket"}')).toBe(1);
     expect(value('novnc_proxy_upgrade_refusals_total{reason="origin"}')).toBe(1);
+    expect(value('novnc_proxy_upgrade_refusals_total{reason="ticket_time"}')).toBe(1);
     expect(value("novnc_proxy_connect_seconds_count")).toBe(1);
     expect(value("novnc_proxy_cert_expiry_seconds")).toBeGreaterThan(0);
     // Every sample line is NAME{labels} NUMBER.
@@ -179,7 +182,7 @@ describe("observability", () => {
     expect(close).toMatchObject({ level: "info", client: "127.0.0.1", bytes_up: 3, bytes_down: 3, outcome: "client_closed" });
     expect(close.ticket).toMatch(/^[0-9a-f]{12}$/);
     const refused = lines.filter((l) => l.event === "upgrade_refused");
-    expect(refused.map((l) => l.status).sort()).toEqual([401, 403]);
+    expect(refused.map((l) => l.status).sort()).toEqual([401, 403, 403]);
     expect(refused.every((l) => l.level === "warn" && l.client === "127.0.0.1")).toBe(true);
   });
 

@@ -249,15 +249,15 @@ describe("verifyTicket checks the validity window with clock skew", () => {
   });
 
   test("a ticket checked one millisecond past validTo plus skew has expired", () => {
-    expect(check(raw(), new Date(validTo + 5001), 5)).toEqual({ ok: false, reason: "ticket expired", expired: true });
+    expect(check(raw(), new Date(validTo + 5001), 5)).toEqual({ ok: false, reason: "ticket expired", expired: true, outsideWindow: true });
   });
 
   test("a ticket checked one millisecond before validFrom minus skew is not yet valid", () => {
-    expect(check(raw(), new Date(validFrom - 5001), 5)).toEqual({ ok: false, reason: "ticket not yet valid" });
+    expect(check(raw(), new Date(validFrom - 5001), 5)).toEqual({ ok: false, reason: "ticket not yet valid", outsideWindow: true });
   });
 
   test("a long-expired ticket is reported as expired", () => {
-    expect(check(raw(), new Date("2024-05-02T00:00:00Z"), 5)).toEqual({ ok: false, reason: "ticket expired", expired: true });
+    expect(check(raw(), new Date("2024-05-02T00:00:00Z"), 5)).toEqual({ ok: false, reason: "ticket expired", expired: true, outsideWindow: true });
   });
 
   test("a negative or NaN skew counts as no skew", () => {
