@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import type { Socket, TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
-import { RawWsClient } from "../helpers/raw-ws.ts";
+import { RawWsClient, frameHeader } from "../helpers/raw-ws.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 
 const MAX_MESSAGE = 64 * 1024;
@@ -41,22 +41,7 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
 }
 
 /** A masked binary frame header claiming `len` bytes (payload sent separately or never). */
-function frameHeader(len: number, mask = new Uint8Array([1, 2, 3, 4])): Uint8Array {
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + 4);
-  out[0] = 0x82;
-  if (len < 126) out[1] = 0x80 | len;
-  else if (len < 65536) {
-    out[1] = 0x80 | 126;
-    out[2] = len >> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    new DataView(out.buffer).setBigUint64(2, BigInt(len));
-  }
-  out.set(mask, head);
-  return out;
-}
+const claimHeader = (len: number): Uint8Array => frameHeader(len, new Uint8Array([1, 2, 3, 4]));
 
 /** A whole masked binary frame of `len` zero bytes (masked with a zero key, so payload = zeros). */
 function zeroFrame(len: number): Uint8Array {
@@ -129,7 +114,7 @@ describe("message size cap (--max-message)", () => {
   test("a frame header claiming 1 TiB is refused 1009 at once, without waiting for (or buffering) the payload", async () => {
     const c = await RawWsClient.connect(proxy.port, `/${ticket()}`);
     const before = rssKiB(proxy.pid);
-    c.socket.write(frameHeader(2 ** 40));
+    c.socket.write(claimHeader(2 ** 40));
     await c.until(() => c.closeFrame !== null || c.ended, 3000);
     expect(c.closeFrame?.code).toBe(1009);
     expect(rssKiB(proxy.pid) - before).toBeLessThan(16 * 1024);

@@ -49,6 +49,24 @@ export async function upgradeStatus(port: number, path: string, headers: Record<
 
 type Frame = { opcode: number; payload: Uint8Array };
 
+/** A final, masked frame header (with its mask) announcing `len` payload bytes. */
+export function frameHeader(len: number, mask: Uint8Array, opcode = 2): Uint8Array {
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = new Uint8Array(head + 4);
+  out[0] = 0x80 | opcode;
+  if (len < 126) out[1] = 0x80 | len;
+  else if (len < 65536) {
+    out[1] = 0x80 | 126;
+    out[2] = len >> 8;
+    out[3] = len & 0xff;
+  } else {
+    out[1] = 0x80 | 127;
+    new DataView(out.buffer).setBigUint64(2, BigInt(len));
+  }
+  out.set(mask, head);
+  return out;
+}
+
 /** A websocket client whose reading can be paused; frames are parsed by hand. */
 export class RawWsClient {
   reply!: UpgradeReply;
@@ -184,20 +202,10 @@ export class RawWsClient {
   send(payload: Uint8Array, opcode = 2): void {
     const mask = crypto.getRandomValues(new Uint8Array(4));
     const len = payload.length;
-    const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-    const out = new Uint8Array(head + 4 + len);
-    out[0] = 0x80 | opcode;
-    if (len < 126) out[1] = 0x80 | len;
-    else if (len < 65536) {
-      out[1] = 0x80 | 126;
-      out[2] = len >> 8;
-      out[3] = len & 0xff;
-    } else {
-      out[1] = 0x80 | 127;
-      new DataView(out.buffer).setBigUint64(2, BigInt(len));
-    }
-    out.set(mask, head);
-    for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i]! ^ mask[i & 3]!;
+    const head = frameHeader(len, mask, opcode);
+    const out = new Uint8Array(head.length + len);
+    out.set(head);
+    for (let i = 0; i < len; i++) out[head.length + i] = payload[i]! ^ mask[i & 3]!;
     let off = 0;
     // Tests send small frames; loop in case the socket takes part.
     while (off < out.length) {
