@@ -52,6 +52,15 @@ function textResponse(status: number, body: string, type = "text/plain; charset=
 
 const refuse = (status: number, reason: string) => textResponse(status, `${reason}\n`);
 
+/** The per-request checks on the client side, compiled once per config (start and reload). */
+function compileClientPolicy(cfg: ServerConfig) {
+  return {
+    checkOrigin: compileOriginCheck([...cfg.origins, ...cfg.engineOrigins], { requireOrigin: cfg.requireOrigin }),
+    isTrustedProxy: compileCidrList(cfg.trustedProxies, "--trusted-proxy", false),
+    mayReadMetrics: compileCidrList(cfg.metricsAllow, "--metrics-allow", true),
+  };
+}
+
 let sessionCounter = 0;
 
 /** A recorder for a new session, or null (logged) when its file cannot be created. */
@@ -66,9 +75,7 @@ function openRecorder(dir: string, id: string, client: string, target: string, t
 
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
-  let checkOrigin = compileOriginCheck([...config.origins, ...config.engineOrigins], { requireOrigin: config.requireOrigin });
-  let isTrustedProxy = compileCidrList(config.trustedProxies, "--trusted-proxy", false);
-  let mayReadMetrics = compileCidrList(config.metricsAllow, "--metrics-allow", true);
+  let { checkOrigin, isTrustedProxy, mayReadMetrics } = compileClientPolicy(config);
   const registry = new SessionRegistry(config.limits);
   const metrics = new Metrics();
   const sockets = new Map<SessionState, SessionSocket>();
@@ -206,9 +213,9 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const retired: Server<SessionState>[] = [];
 
   const sweeper = setInterval(() => {
-    for (const { session, reason } of registry.sweep(Date.now())) {
+    for (const { session, reason, outcome } of registry.sweep(Date.now())) {
       const ws = sockets.get(session as SessionState);
-      if (ws) closeWs(ws, CLOSE.POLICY, reason, reason === "Idle timeout" ? "idle_timeout" : "time_limit");
+      if (ws) closeWs(ws, CLOSE.POLICY, reason, outcome);
     }
   }, 1000);
   sweeper.unref();
@@ -219,11 +226,10 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     url: `https://${shownHost === "0.0.0.0" || shownHost === "[::]" ? "localhost" : shownHost}:${port}`,
     sessions: () => registry.open.size,
     reload(next) {
+      const policy = compileClientPolicy(next);
       const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
       config = next;
-      checkOrigin = compileOriginCheck([...next.origins, ...next.engineOrigins], { requireOrigin: next.requireOrigin });
-      isTrustedProxy = compileCidrList(next.trustedProxies, "--trusted-proxy", false);
-      mayReadMetrics = compileCidrList(next.metricsAllow, "--metrics-allow", true);
+      ({ checkOrigin, isTrustedProxy, mayReadMetrics } = policy);
       registry.limits = next.limits;
       const old = server;
       server = fresh;

@@ -49,6 +49,13 @@ interface Activity {
   since: number;
 }
 
+/** A session a time limit ends: the close reason and the outcome for metrics. */
+export interface Expired {
+  session: TrackedSession;
+  reason: string;
+  outcome: "idle_timeout" | "time_limit";
+}
+
 export class SessionRegistry {
   /** Open sessions, with their last observed activity. */
   readonly open = new Map<TrackedSession, Activity>();
@@ -97,10 +104,10 @@ export class SessionRegistry {
   }
 
   /** Sessions past a time limit, with the close reason; also forgets expired single-use ids. */
-  sweep(now: number): Array<{ session: TrackedSession; reason: string }> {
+  sweep(now: number): Expired[] {
     for (const [id, until] of this.used) if (until < now) this.used.delete(id);
     const { idleTimeoutSeconds: idle, sessionMaxSeconds: max } = this.limits;
-    const out: Array<{ session: TrackedSession; reason: string }> = [];
+    const out: Expired[] = [];
     if (idle <= 0 && max <= 0) return out;
     for (const [s, activity] of this.open) {
       const bytes = s.bytesUp + s.bytesDown;
@@ -108,8 +115,8 @@ export class SessionRegistry {
         activity.bytes = bytes;
         activity.since = now;
       }
-      if (max > 0 && now - s.openedAt >= max * 1000) out.push({ session: s, reason: "Session time limit reached" });
-      else if (idle > 0 && now - activity.since >= idle * 1000) out.push({ session: s, reason: "Idle timeout" });
+      if (max > 0 && now - s.openedAt >= max * 1000) out.push({ session: s, reason: "Session time limit reached", outcome: "time_limit" });
+      else if (idle > 0 && now - activity.since >= idle * 1000) out.push({ session: s, reason: "Idle timeout", outcome: "idle_timeout" });
     }
     return out;
   }

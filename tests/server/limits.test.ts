@@ -42,7 +42,7 @@ describe("SessionRegistry time limits", () => {
       expect(closed).not.toContain(busy);
       if (t < 2000) expect(closed).not.toContain(quiet);
     }
-    expect(r.sweep(3000)).toEqual([{ session: quiet, reason: "Idle timeout" }]);
+    expect(r.sweep(3000)).toEqual([{ session: quiet, reason: "Idle timeout", outcome: "idle_timeout" }]);
     // busy last moved at 3000: still open at 4999, idle at 5000
     expect(r.sweep(4999).map((x) => x.session)).not.toContain(busy);
     expect(r.sweep(5000).map((x) => x.session)).toContain(busy);
@@ -54,6 +54,6 @@ describe("SessionRegistry time limits", () => {
     r.add(s, null);
     s.bytesUp = 99;
     expect(r.sweep(999)).toEqual([]);
-    expect(r.sweep(1000)).toEqual([{ session: s, reason: "Session time limit reached" }]);
+    expect(r.sweep(1000)).toEqual([{ session: s, reason: "Session time limit reached", outcome: "time_limit" }]);
   });
 });
