@@ -20,6 +20,7 @@ export const main = defineCommand({
     demo: () => import("./commands/demo.ts").then((m) => m.default),
     "check-config": () => import("./commands/check-config.ts").then((m) => m.default),
     "install-service": () => import("./commands/install-service.ts").then((m) => m.default),
+    sessions: () => import("./commands/sessions.ts").then((m) => m.default),
   },
 });
 

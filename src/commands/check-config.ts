@@ -8,6 +8,7 @@ import { configArgs, DEFAULT_CONF_FILE, loadSettings } from "../config/load-conf
 import { applyLogLevel, repeated } from "./_args.ts";
 import { parseServeArgs, serveArgs } from "./serve.ts";
 import { loadServeConfig } from "../server/load-config.ts";
+import { redactStoreUrl } from "../store/url.ts";
 
 export const checkConfigArgs = { ...serveArgs, ...configArgs } as const satisfies ArgsDef;
 
@@ -39,6 +40,7 @@ export function checkConfig(
       value = list.length ? list.join(" ") : "-";
     } else value = typeof raw === "string" && raw !== "" ? raw : "-";
     if (isSecret(name) && value !== "-") value = "***";
+    if (name === "store" && value !== "-") value = redactStoreUrl(value);
     out(`  ${name.padEnd(width)}  ${value}  (${source})`);
   }
   for (const w of settings.warnings) out(`warning: ${w}`);
@@ -52,6 +54,7 @@ export function checkConfig(
   out(`certificate: "${id.subject}" expires ${id.notAfter.toISOString().slice(0, 10)} SHA-256 ${id.fingerprint256} (${id.source})`);
   out(`engine certificate: ${config.engineSubject ? `"${config.engineSubject}"` : "none (unsigned targets only)"}`);
   out(`allow: ${config.allowlist.describe()}`);
+  if (config.store) out(`store: ${config.store.shown} prefix=${config.store.prefix} (not contacted by check-config)`);
   out("config OK");
 }
 

@@ -14,6 +14,7 @@ import { loadServeConfig } from "../server/load-config.ts";
 import { runServer, handleSignals } from "../server/lifecycle.ts";
 import { configArgs, loadSettings } from "../config/load-conf.ts";
 import { resolveKeystorePassword } from "../tls/password.ts";
+import { storeArgs, parseStoreArgs } from "./_store-args.ts";
 
 export type { ServeOptions };
 
@@ -52,6 +53,8 @@ export const serveArgs = {
   "drain-timeout": { type: "string", description: "On SIGTERM, seconds to let sessions finish before closing them with 1001 (default 30)", valueHint: "seconds" },
   record: { type: "string", description: "Record every session's bytes into files (mode 0600) in this folder, for debugging; they hold keystrokes", valueHint: "dir" },
   "log-format": { type: "string", description: "Log lines as text (default) or json (one object per line, for journald/collectors)", valueHint: "text|json" },
+  ...storeArgs,
+  "instance-id": { type: "string", description: "This instance's name in the fleet store's session list (default: host name:listen port)", valueHint: "name" },
   ...configArgs,
   ...commonArgs,
 } as const;
@@ -123,6 +126,7 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
     drainTimeoutSeconds: intArg("drain-timeout", args["drain-timeout"], 30, 0, 3600),
     logFormat: parseLogFormat(str(args["log-format"]) ?? "text"),
     recordDir: str(args.record) ?? null,
+    store: parseStoreArgs(args, str(args["instance-id"]) ?? null),
   };
 }
 

@@ -7,6 +7,16 @@ import type { Allowlist } from "../policy/allowlist.ts";
 import type { TlsIdentity } from "../tls/identity.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 
+export interface StoreConfig {
+  /** Redis URL, password included (never logged). */
+  url: string;
+  /** The URL without its password. */
+  shown: string;
+  prefix: string;
+  /** null = host name + ":" + listen port. */
+  instanceId: string | null;
+}
+
 export interface ServerConfig {
   /** Address to bind: "0.0.0.0", "::" (all), or a literal. */
   hostname: string;
@@ -52,6 +62,8 @@ export interface ServerConfig {
   metricsAllow: string[];
   /** Record every session's bytes into files in this folder (debugging); null = off. */
   recordDir: string | null;
+  /** Shared fleet store (`--store`); null = in-process state only. */
+  store?: StoreConfig | null;
   /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */
   extraRoutes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }

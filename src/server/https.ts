@@ -8,11 +8,14 @@
  */
 import type { Server } from "bun";
 import { constants } from "node:crypto";
+import { hostname } from "node:os";
 import type { ServerConfig } from "./config.ts";
 import { decideUpgrade, targetLabel } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
 import { SessionRegistry } from "./limits.ts";
+import { LocalStore, type SessionStore } from "../store/session-store.ts";
+import { RedisStore } from "../store/redis-store.ts";
 import { Metrics } from "./metrics.ts";
 import { clientAddress, canonicalPeer } from "./client-ip.ts";
 import { compileOriginCheck } from "../policy/origin.ts";
@@ -80,6 +83,8 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const metrics = new Metrics();
   const sockets = new Map<SessionState, SessionSocket>();
   let draining = false;
+  // Replaced by the Redis store once the port (part of the default instance id) is known.
+  let store: SessionStore = new LocalStore(registry);
 
   const connectFor = (sslTarget: boolean) =>
     sslTarget ? (req: ConnectRequest): Promise<ConnectedTarget> => connectVencrypt(req, config.vnc) : connectPlain;
@@ -100,8 +105,32 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       });
       return refuse(d.status, d.reason);
     }
-    const now = Date.now();
-    const capped = registry.admit(client, d.ticketId, now);
+    const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    const label = targetLabel(d.target.host, d.target.port);
+    const data = newSessionState({
+      id,
+      client,
+      ticketHash: d.ticketHash,
+      ticketId: d.ticketId,
+      targetLabel: label,
+      connectRequest: {
+        address: d.target.address,
+        port: d.target.port,
+        ticketHost: d.target.host,
+        timeoutMs: config.connectTimeoutSeconds * 1000,
+      },
+      connect: connectFor(d.target.sslTarget),
+      checkPlainOffer: !d.target.sslTarget,
+      onConnected: (seconds) => metrics.connect.observe(seconds),
+      onEnd: (s) => {
+        store.remove(s);
+        sockets.delete(s);
+        metrics.closed(s.outcome ?? "client_closed", s.bytesUp, s.bytesDown);
+      },
+    });
+    // A single-use ticket stays used for as long as verification would accept it.
+    const usedUntil = d.validTo ? d.validTo.getTime() + config.clockSkewSeconds * 1000 : null;
+    const capped = await store.admit(data, usedUntil, Date.now());
     if (capped) {
       metrics.refused(capped.code);
       logEvent(log, "warn", `refused ${capped.status} client=${client} ticket=${d.ticketHash}: ${capped.reason}`, {
@@ -113,32 +142,13 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       });
       return refuse(capped.status, capped.reason);
     }
-    const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-    const data = newSessionState({
-      id,
-      client,
-      ticketHash: d.ticketHash,
-      ticketId: d.ticketId,
-      targetLabel: targetLabel(d.target.host, d.target.port),
-      connectRequest: {
-        address: d.target.address,
-        port: d.target.port,
-        ticketHost: d.target.host,
-        timeoutMs: config.connectTimeoutSeconds * 1000,
-      },
-      connect: connectFor(d.target.sslTarget),
-      checkPlainOffer: !d.target.sslTarget,
-      recorder: config.recordDir ? openRecorder(config.recordDir, id, client, targetLabel(d.target.host, d.target.port), d.ticketHash) : null,
-      onConnected: (seconds) => metrics.connect.observe(seconds),
-      onEnd: (s) => {
-        registry.remove(s);
-        sockets.delete(s);
-        metrics.closed(s.outcome ?? "client_closed", s.bytesUp, s.bytesDown);
-      },
-    });
+    if (config.recordDir) data.recorder = openRecorder(config.recordDir, id, client, label, d.ticketHash);
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
-    if (!srv.upgrade(req, { data, headers })) return refuse(400, "websocket upgrade failed");
-    registry.add(data, d.validTo?.getTime() ?? null);
+    if (!srv.upgrade(req, { data, headers })) {
+      store.remove(data);
+      data.recorder?.close();
+      return refuse(400, "websocket upgrade failed");
+    }
     metrics.sessionsOpened++;
     return undefined;
   }
@@ -149,6 +159,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       version: VERSION,
       sessions: registry.open.size,
       certExpires: config.identity.notAfter.toISOString(),
+      ...(store.status() ? { store: store.status() } : {}),
     };
     return textResponse(200, JSON.stringify(body) + "\n", "application/json");
   }
@@ -176,7 +187,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         if (url.pathname === "/healthz" || url.pathname === "/metrics") {
           if (!mayReadMetrics(peer)) return refuse(403, "forbidden");
           if (url.pathname === "/healthz") return health();
-          return textResponse(200, metrics.render(registry.open.size, config.identity.notAfter, Date.now()), "text/plain; version=0.0.4; charset=utf-8");
+          return textResponse(200, metrics.render(registry.open.size, config.identity.notAfter, Date.now(), store.status()), "text/plain; version=0.0.4; charset=utf-8");
         }
         const extra = config.extraRoutes?.[url.pathname];
         if (extra && !req.url.includes("%")) return extra(req);
@@ -211,6 +222,33 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   let server = listen(config, config.port);
   const port = server.port!;
   const retired: Server<SessionState>[] = [];
+  if (config.store) {
+    const instanceId = config.store.instanceId ?? `${hostname()}:${port}`;
+    const fleet = new RedisStore(registry, { ...config.store, instanceId }, {
+      kill: (sessionId) => killSession(sessionId, instanceId),
+      observe: (seconds) => metrics.store.observe(seconds),
+    });
+    store = fleet;
+    await fleet.start();
+  }
+
+  /** `sessions kill`: closes the session with 1008 and an audit line naming why. */
+  function killSession(sessionId: string, instanceId: string): boolean {
+    for (const [s, ws] of sockets) {
+      if (s.id !== sessionId) continue;
+      logEvent(log, "warn", `${s.id} closed by administrator (sessions kill) client=${s.client} ticket=${s.ticketHash} instance=${instanceId}`, {
+        event: "session_killed",
+        session: s.id,
+        client: s.client,
+        ticket: s.ticketHash,
+        instance: instanceId,
+        reason: "closed by administrator",
+      });
+      closeWs(ws, CLOSE.POLICY, "Closed by administrator", "admin_kill");
+      return true;
+    }
+    return false;
+  }
 
   const sweeper = setInterval(() => {
     for (const { session, reason, outcome } of registry.sweep(Date.now())) {
@@ -247,6 +285,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     async stop() {
       clearInterval(sweeper);
       for (const s of [server, ...retired]) await s.stop(true);
+      await store.stop();
     },
   };
 }

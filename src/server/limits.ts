@@ -28,7 +28,7 @@ export const DEFAULT_LIMITS: Limits = {
   sessionMaxSeconds: 0,
 };
 
-export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" };
+export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" | "store_down" };
 
 /** What a session must tell the registry; the byte counters are the relay's own. */
 export interface TrackedSession {
@@ -119,6 +119,16 @@ export class SessionRegistry {
       else if (idle > 0 && now - activity.since >= idle * 1000) out.push({ session: s, reason: "Idle timeout", outcome: "idle_timeout" });
     }
     return out;
+  }
+
+  /** Forgets a single-use id recorded by `add` for a session the fleet store then refused. */
+  forgetUse(ticketId: string): void {
+    this.used.delete(ticketId);
+  }
+
+  /** Single-use ids still remembered, with when each stops mattering (to refill a fleet store). */
+  rememberedUses(): IterableIterator<[string, number]> {
+    return this.used.entries();
   }
 
   /** Single-use ids currently remembered (for tests and metrics). */

@@ -59,6 +59,7 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     trustedProxies: o.trustedProxies,
     metricsAllow: o.metricsAllow,
     recordDir: o.recordDir ? checkRecordDir(o.recordDir) : null,
+    store: o.store,
     vnc: {
       caPem: o.vncCaFile ? readPem(o.vncCaFile, "--vnc-ca") : null,
       verifyName: o.vncVerifyName,

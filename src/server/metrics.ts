@@ -26,7 +26,7 @@ class Histogram {
 }
 
 /** Why a session ended, as a metric label. */
-export type Outcome = "target_closed" | "client_closed" | "connect_failed" | "target_error" | "idle_timeout" | "time_limit" | "shutdown" | "protocol_error";
+export type Outcome = "target_closed" | "client_closed" | "connect_failed" | "target_error" | "idle_timeout" | "time_limit" | "shutdown" | "protocol_error" | "admin_kill";
 
 export class Metrics {
   sessionsOpened = 0;
@@ -36,6 +36,8 @@ export class Metrics {
   readonly refusals = new Map<string, number>();
   readonly handshake = new Histogram();
   readonly connect = new Histogram();
+  /** Round trips to the fleet store on the admission path (only with --store). */
+  readonly store = new Histogram();
 
   closed(outcome: Outcome, up: number, down: number): void {
     this.sessionsClosed.set(outcome, (this.sessionsClosed.get(outcome) ?? 0) + 1);
@@ -47,8 +49,8 @@ export class Metrics {
     this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
   }
 
-  /** The exposition text; `open` and the cert expiry are read at scrape time. */
-  render(open: number, certNotAfter: Date, now: number): string {
+  /** The exposition text; `open`, the cert expiry and the store state are read at scrape time. */
+  render(open: number, certNotAfter: Date, now: number, store: "up" | "down" | null = null): string {
     const lines: string[] = [
       "# HELP novnc_proxy_sessions_open Console sessions open now.",
       "# TYPE novnc_proxy_sessions_open gauge",
@@ -72,6 +74,14 @@ export class Metrics {
       "# TYPE novnc_proxy_cert_expiry_seconds gauge",
       `novnc_proxy_cert_expiry_seconds ${Math.floor((certNotAfter.getTime() - now) / 1000)}`,
     ];
+    if (store) {
+      lines.push(
+        "# HELP novnc_proxy_store_up Whether the fleet store (--store) answers: 1 up, 0 down.",
+        "# TYPE novnc_proxy_store_up gauge",
+        `novnc_proxy_store_up ${store === "up" ? 1 : 0}`,
+        ...this.store.render("novnc_proxy_store_seconds", "Fleet store round trip of one admission (caps and single use)."),
+      );
+    }
     return lines.join("\n") + "\n";
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { LogFormat } from "../log.ts";
 import type { Limits } from "./limits.ts";
+import type { StoreConfig } from "./config.ts";
 
 export interface ServeOptions {
   hostname: string;
@@ -33,4 +34,6 @@ export interface ServeOptions {
   drainTimeoutSeconds: number;
   logFormat: LogFormat;
   recordDir: string | null;
+  /** `--store` and friends; null = in-process state only. */
+  store: StoreConfig | null;
 }

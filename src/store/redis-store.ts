@@ -1,0 +1,267 @@
+/**
+ * The fleet store on Redis (Bun.RedisClient): single use, caps and the session list shared by
+ * every instance with the same store and prefix.
+ *
+ * Reconnection is ours, not the client's: Bun's client stops after `maxRetries` and a failed
+ * handshake leaves it failed for good (oven-sh/bun#41829), and a frozen server (SIGSTOP) just
+ * never answers. So every command has a deadline; a miss or a closed connection marks the store
+ * down, drops that client, and a one-second tick dials a fresh one. While down, single-use
+ * tickets are refused (never admitted twice) and everything else is admitted under this
+ * instance's own caps; live sessions never depend on the store. Back up, the instance
+ * re-registers its live sessions and remembered single-use tickets (a store restarted empty is
+ * refilled) and keeps refreshing their leases.
+ */
+import { RedisClient } from "bun";
+import { tagged } from "../log.ts";
+import type { Refusal, SessionRegistry } from "../server/limits.ts";
+import type { SessionStore, StoredSession } from "./session-store.ts";
+import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, storeKeys } from "./keys.ts";
+
+const log = tagged("store");
+
+export interface RedisStoreOptions {
+  /** Connection URL, password included. */
+  url: string;
+  /** The URL without password, for log lines. */
+  shown: string;
+  prefix: string;
+  instanceId: string;
+  /** Deadline of one command (and of a connect) before the store counts as down. */
+  timeoutMs?: number;
+}
+
+export interface RedisStoreHooks {
+  /** An operator asked to close this session (`sessions kill`); returns false if it is not here. */
+  kill(id: string): boolean;
+  /** Time of each store round trip on the admission path, seconds (metrics). */
+  observe?(seconds: number): void;
+}
+
+const REFUSALS: Record<string, Refusal> = {
+  cap_total: { status: 503, reason: "server at its session limit", code: "cap_total" },
+  cap_ip: { status: 429, reason: "too many sessions from this address", code: "cap_ip" },
+  cap_ticket: { status: 429, reason: "too many sessions for this ticket", code: "cap_ticket" },
+  ticket_reused: { status: 403, reason: "ticket already used", code: "ticket_reused" },
+};
+
+export const STORE_DOWN: Refusal = { status: 503, reason: "session store unavailable", code: "store_down" };
+
+class StoreUnavailable extends Error {}
+
+export class RedisStore implements SessionStore {
+  private client: RedisClient | null = null;
+  private up = false;
+  private downSince = 0;
+  private lastRefresh = 0;
+  private ticking = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly keys;
+  private readonly timeoutMs: number;
+  /** Sessions this instance holds, for lease refreshes (the registry keys them by object). */
+  private readonly live = new Set<StoredSession>();
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly registry: SessionRegistry,
+    private readonly opts: RedisStoreOptions,
+    private readonly hooks: RedisStoreHooks,
+  ) {
+    this.keys = storeKeys(opts.prefix);
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+  }
+
+  /** Dials once (so start-up says up or down), then ticks every second. */
+  async start(): Promise<void> {
+    await this.tick();
+    if (!this.up) log.warn(`store ${this.opts.shown} unreachable; single-use tickets get 503 until it is back`);
+    this.timer = setInterval(() => void this.tick(), 1000);
+  }
+
+  status(): "up" | "down" {
+    return this.up ? "up" : "down";
+  }
+
+  async admit(s: StoredSession, usedUntil: number | null, now: number): Promise<Refusal | null> {
+    const limits = this.registry.limits;
+    const local = this.registry.admit(s.client, s.ticketId, now);
+    if (local) return local;
+    const singleUse = limits.singleUse && s.ticketId !== null;
+    if (!this.up) {
+      if (singleUse) return STORE_DOWN;
+      this.registry.add(s, usedUntil);
+      this.live.add(s);
+      return null;
+    }
+    // Reserve locally first: another admission on this instance sees the slot taken meanwhile.
+    this.registry.add(s, usedUntil);
+    const k = this.keys;
+    const t0 = performance.now();
+    let answer: string;
+    try {
+      answer = String(
+        await this.command("EVAL", [
+          ADMIT_SCRIPT, "5",
+          k.sessions, k.ip(s.client), s.ticketId ? k.ticket(s.ticketId) : k.sessions, s.ticketId ? k.used(s.ticketId) : k.sessions, k.session(s.id),
+          s.id, String(limits.maxSessions), String(limits.maxSessionsPerIp), String(limits.maxSessionsPerTicket), singleUse ? "1" : "0",
+          String(Math.max(1000, (usedUntil ?? now) - now)), String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
+          s.ticketId ? "1" : "0",
+        ]),
+      );
+    } catch {
+      // Down (or timed out: the claim may or may not have landed, so a single-use ticket is refused).
+      if (singleUse) {
+        this.unreserve(s);
+        return STORE_DOWN;
+      }
+      this.live.add(s);
+      return null;
+    }
+    this.hooks.observe?.((performance.now() - t0) / 1000);
+    if (answer === "ok") {
+      this.live.add(s);
+      return null;
+    }
+    this.unreserve(s, answer === "ticket_reused");
+    return REFUSALS[answer] ?? STORE_DOWN;
+  }
+
+  private unreserve(s: StoredSession, keepUse = false): void {
+    this.registry.remove(s);
+    if (s.ticketId !== null && !keepUse) this.registry.forgetUse(s.ticketId);
+  }
+
+  remove(s: StoredSession): void {
+    this.registry.remove(s);
+    if (!this.live.delete(s) || !this.up) return; // while down its lease simply runs out
+    const k = this.keys;
+    const cmds = [
+      this.command("ZREM", [k.sessions, s.id]),
+      this.command("ZREM", [k.ip(s.client), s.id]),
+      this.command("DEL", [k.session(s.id)]),
+      ...(s.ticketId ? [this.command("ZREM", [k.ticket(s.ticketId), s.id])] : []),
+    ];
+    const p = Promise.allSettled(cmds).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.race([Promise.allSettled([...this.pending]), Bun.sleep(this.timeoutMs)]);
+    this.client?.close();
+    this.client = null;
+    this.up = false;
+  }
+
+  /** One command with a deadline; any failure marks the store down. */
+  private async command(cmd: string, args: string[]): Promise<unknown> {
+    const c = this.client;
+    if (!c || !this.up) throw new StoreUnavailable();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        c.send(cmd, args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StoreUnavailable("timed out")), this.timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      // An error reply is a refused command, not an outage, unless Redis says it cannot serve.
+      const code = (err as { code?: string }).code;
+      if (code !== "ERR_REDIS_SERVER_ERROR" || /LOADING|BUSY|MASTERDOWN/.test(String(err))) {
+        this.markDown(c, err instanceof StoreUnavailable ? "no answer within " + this.timeoutMs + " ms" : (code ?? "error"));
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private markDown(c: RedisClient, why: string): void {
+    if (this.client !== c) return;
+    this.client = null;
+    c.onclose = null;
+    c.close();
+    if (this.up) {
+      this.up = false;
+      this.downSince = Date.now();
+      log.warn(`store ${this.opts.shown} down (${why}): single-use tickets get 503, others are admitted under this instance's caps`);
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const c = new RedisClient(this.opts.url, {
+      autoReconnect: false,
+      enableOfflineQueue: false,
+      connectionTimeout: this.timeoutMs,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        c.connect().then(() => c.send("PING", [])),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("timed out")), this.timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      c.close();
+      const code = (err as { code?: string }).code;
+      if (code === "ERR_REDIS_AUTHENTICATION_FAILED") log.warn(`store ${this.opts.shown}: authentication failed`);
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.client = c;
+    c.onclose = () => this.markDown(c, "connection closed");
+    this.up = true;
+    if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
+    else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
+    this.lastRefresh = 0; // refill at once: the store may have come back empty
+  }
+
+  /** Every second: reconnect when down; else take kill requests, and refresh leases when due. */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      if (!this.up) await this.connect();
+      if (!this.up) return;
+      await this.takeKills();
+      if (Date.now() - this.lastRefresh >= REFRESH_MS) {
+        this.lastRefresh = Date.now();
+        await this.refresh();
+      }
+    } catch {
+      // markDown already logged it; the next tick reconnects.
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async takeKills(): Promise<void> {
+    const ids = (await this.command("LPOP", [this.keys.kill(this.opts.instanceId), "100"])) as string[] | null;
+    for (const id of ids ?? []) this.hooks.kill(id);
+  }
+
+  /** Renews every live session's lease (re-creating it if missing) and every remembered single-use claim. */
+  private async refresh(): Promise<void> {
+    const k = this.keys;
+    const now = Date.now();
+    const cmds: Promise<unknown>[] = [];
+    for (const s of this.live) {
+      cmds.push(
+        this.command("EVAL", [
+          REFRESH_SCRIPT, "4",
+          k.sessions, k.ip(s.client), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id),
+          s.id, String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
+          String(s.bytesUp), String(s.bytesDown), String(Math.max(0, now - s.openedAt)),
+        ]),
+      );
+    }
+    if (this.registry.limits.singleUse) {
+      for (const [ticketId, until] of this.registry.rememberedUses()) {
+        if (until > now) cmds.push(this.command("SET", [k.used(ticketId), this.opts.instanceId, "NX", "PX", String(until - now)]));
+      }
+    }
+    await Promise.all(cmds);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * A real redis-server (Debian's) for fleet tests: a free loopback port, no persistence
+ * (`--save "" --appendonly no`), stopped by pid. `stop()` + `start()` on the same port is a
+ * Redis restarted empty; `freeze()` / `thaw()` are SIGSTOP / SIGCONT.
+ */
+import type { Subprocess } from "bun";
+
+export const REDIS_BINARY = "redis-server";
+
+export interface TestRedis {
+  port: number;
+  url: string;
+  pid(): number;
+  /** (Re)starts the server on the same port, empty. */
+  start(): Promise<void>;
+  /** SIGKILL: gone at once, as after a crash. */
+  stop(): Promise<void>;
+  freeze(): void;
+  thaw(): void;
+}
+
+/** A port that a listener can bind on 127.0.0.1 right now. */
+function freePort(): number {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  try {
+    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    s.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startRedis(extra: string[] = []): Promise<TestRedis> {
+  const port = freePort();
+  let proc: Subprocess | null = null;
+  const start = async () => {
+    proc = Bun.spawn([REDIS_BINARY, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", ...extra], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await canConnect(port))) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+      await Bun.sleep(50);
+    }
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    pid: () => proc!.pid,
+    start,
+    async stop() {
+      if (!proc || proc.exitCode !== null) return;
+      process.kill(proc.pid, "SIGCONT");
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    freeze: () => process.kill(proc!.pid, "SIGSTOP"),
+    thaw: () => process.kill(proc!.pid, "SIGCONT"),
+  };
+}
