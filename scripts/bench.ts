@@ -18,8 +18,10 @@ import {
   TicketPool,
   makeKeys,
   removeKeys,
+  startBenchRedis,
   startContender,
   startTarget,
+  storeRoundTripMs,
   websockifyAvailable,
   uncappedFlags,
   type Contender,
@@ -29,7 +31,7 @@ import {
 import { openFileLimit, stopAllChildren } from "./bench/procs.ts";
 import { fmt, median } from "./bench/stats.ts";
 import { measureDown, measureFlood, measureIdle, measureRtt, measureSetup, measureUp } from "./bench/suites.ts";
-import { CONTENDER_LABELS, mark, renderMarkdown, renderText, tableCells, type Cell, type ContenderId, type Row } from "./bench/table.ts";
+import { CONTENDER_LABELS, cellMedian, mark, renderMarkdown, renderText, tableCells, type Cell, type ContenderId, type Row } from "./bench/table.ts";
 
 const MiB = 1024 * 1024;
 const ALL: ContenderId[] = ["novnc", "websockify", "direct", "ceiling"];
@@ -279,6 +281,8 @@ async function main(): Promise<number> {
     p50: "Round trip p50 µs (16 B)",
     p99: "Round trip p99 µs (16 B)",
     setup: "New sessions / s",
+    setupStore: "New sessions / s with --store (local Redis)",
+    storeRtt: "Store round trip per set-up ms (mean)",
     idle: (n: number) => `KiB per idle session @ ${n}`,
     flood: `Peak memory growth MiB (slow reader, ${plan.floodSeconds} s)`,
     help: "`--help` ms (median of 20)",
@@ -298,6 +302,17 @@ async function main(): Promise<number> {
       } catch (err) {
         for (const m of [M.down, M.up, M.p50, M.p99, M.setup]) results.fail(m, id, (err as Error).message);
         progress(`  could not start ${CONTENDER_LABELS[id]}: ${(err as Error).message}`);
+      }
+    }
+    // The same binary with --store on a local Redis, measured in the same set-up rounds (issue 14).
+    let withStore: Contender | null = null;
+    if (only.includes("novnc")) {
+      try {
+        const redis = await startBenchRedis();
+        if (redis) withStore = await startContender("novnc", ctx, ["--store", redis.url]);
+        else for (const m of [M.setupStore, M.storeRtt]) results.skip(m, "novnc", "redis-server not installed");
+      } catch (err) {
+        for (const m of [M.setupStore, M.storeRtt]) results.fail(m, "novnc", (err as Error).message);
       }
     }
     for (let rep = 0; rep < plan.repeats; rep++) {
@@ -321,10 +336,17 @@ async function main(): Promise<number> {
           return [r.p50, r.p99];
         }, "µs (p50 / p99)");
       }
-      for (const c of order) {
+      const setups: [Contender, string][] = order.map((c) => [c, M.setup]);
+      if (withStore) setups.splice(rep % (setups.length + 1), 0, [withStore, M.setupStore]);
+      for (const [c, metric] of setups) {
         if (c.id === "novnc") tickets.prepare(plan.setupCount);
-        await attempt(results, [M.setup], c.id, async () => [await measureSetup(c, plan.setupCount, plan.setupConcurrency, tickets)], "/s");
+        await attempt(results, [metric], c.id, async () => [await measureSetup(c, plan.setupCount, plan.setupConcurrency, tickets)], "/s");
       }
+    }
+    if (withStore) {
+      const c = withStore;
+      await attempt(results, [M.storeRtt], "novnc", async () => [await storeRoundTripMs(c)], "ms");
+      await c.stop();
     }
     for (const c of running) await c.stop();
 
@@ -417,6 +439,12 @@ async function main(): Promise<number> {
     { metric: M.p50, target: "≤ 100", meets: (n) => n <= 100, cells: results.row(M.p50) },
     { metric: M.p99, cells: results.row(M.p99) },
     { metric: M.setup, target: "≥ 1000", meets: (n) => n >= 1000, cells: results.row(M.setup) },
+    {
+      metric: M.setupStore,
+      verdict: (n) => mark("≥ 0.8× without --store", n / cellMedian(results.row(M.setup).novnc), (v) => v >= 0.8) + (Number.isFinite(n) ? ` (${(n / cellMedian(results.row(M.setup).novnc)).toFixed(2)}×)` : ""),
+      cells: results.row(M.setupStore),
+    },
+    { metric: M.storeRtt, cells: results.row(M.storeRtt) },
     ...plan.idleSteps.map((n) => ({ metric: M.idle(n), target: "≤ 64", meets: (v: number) => v <= 64, cells: results.row(M.idle(n)) })),
     { metric: M.flood, target: "≤ 32", meets: (n) => n <= 32, cells: results.row(M.flood) },
     { metric: M.help, target: "< 50", meets: (n) => n < 50, cells: results.row(M.help) },
@@ -442,6 +470,7 @@ async function main(): Promise<number> {
     `Server CPU: user + system CPU time of the server process (websockify: its process tree) during the transfer, per MiB moved; steadier than MiB/s on a shared machine. The bare Bun server does no TCP hop, so it is a floor, not a peer.`,
     `Round trip: 16-byte messages echoed by the target, one at a time (${plan.rttCount} after ${plan.rttWarmup} warm-up).`,
     `New sessions: ${plan.setupCount} full set-ups (TCP, TLS, upgrade, ticket check, target connect, one echoed byte), ${plan.setupConcurrency} at a time.`,
+    `With --store: the same binary sharing state through a local redis-server (no persistence), its set-up rounds interleaved with the others; the store round trip is the mean of novnc_proxy_store_seconds (the admission script, once per session) from its /metrics.`,
     `Idle sessions: memory growth over the process's no-session baseline divided by open, verified sessions (VmRSS; for websockify, which forks a process per session, PSS summed over its process tree).`,
     `Slow reader: the target floods ${plan.floodBytes / MiB} MiB, the client reads ${plan.floodRateMiBps} MiB/s for ${plan.floodSeconds} s; peak memory sampled every 50 ms minus the baseline.`,
     `The client, the target and each server are separate processes; the machine is shared, so absolute numbers are noisy — compare columns of the same run.`,

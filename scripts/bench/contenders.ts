@@ -105,8 +105,8 @@ export interface StartContext {
   tickets: TicketPool;
 }
 
-/** Starts one contender and waits until it listens. */
-export async function startContender(id: ContenderId, ctx: StartContext): Promise<Contender> {
+/** Starts one contender and waits until it listens; `extra` flags go to novnc-proxy only (e.g. --store). */
+export async function startContender(id: ContenderId, ctx: StartContext, extra: string[] = []): Promise<Contender> {
   switch (id) {
     case "direct":
       return { id, endpoint: { kind: "tcp", port: ctx.targetPort }, pid: null, tail: () => "", stop: async () => {} };
@@ -119,7 +119,7 @@ export async function startContender(id: ContenderId, ctx: StartContext): Promis
       const k = ctx.keys;
       const args = ["serve", "--listen", "127.0.0.1:0", "--cert", k.tlsCert, "--key", k.tlsKey, "--engine-cert", k.engineCert, "--allow", `127.0.0.1:${ctx.targetPort}`];
       // Every bench session comes from 127.0.0.1: lift the per-address and total caps (the bench measures capacity).
-      args.push(...uncappedFlags());
+      args.push(...uncappedFlags(), ...extra);
       const child = startChild("novnc-proxy", [BINARY, ...args], { NODE_ENV: "production", NOVNC_PROXY_LOG_LEVEL: "info" });
       const m = await child.waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/);
       return { id, endpoint: { kind: "wss", port: Number(m[1]), path: () => `/${ctx.tickets.take()}` }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
@@ -170,6 +170,28 @@ export function uncappedFlags(): string[] {
   if (text.includes("--max-sessions-per-ip")) capFlags.push("--max-sessions-per-ip", "0");
   if (/--max-sessions[=\s]/.test(text)) capFlags.push("--max-sessions", "0");
   return capFlags;
+}
+
+/**
+ * A local redis-server for the `--store` rows: free loopback port, no persistence, stopped by
+ * pid with the other children. Null when redis-server is not installed.
+ */
+export async function startBenchRedis(): Promise<{ child: Child; url: string } | null> {
+  if (Bun.which("redis-server") === null) return null;
+  const port = await freePort();
+  const child = startChild("redis-server", ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+  await child.waitFor(/Ready to accept connections/);
+  return { child, url: `redis://127.0.0.1:${port}` };
+}
+
+/** Mean fleet-store round trip per admission, ms, from a novnc-proxy's /metrics. */
+export async function storeRoundTripMs(c: Contender): Promise<number> {
+  const r = await fetch(`https://127.0.0.1:${c.endpoint.port}/metrics`, { tls: { rejectUnauthorized: false } } as RequestInit);
+  const text = await r.text();
+  const sum = Number(/^novnc_proxy_store_seconds_sum (\S+)$/m.exec(text)?.[1]);
+  const count = Number(/^novnc_proxy_store_seconds_count (\S+)$/m.exec(text)?.[1]);
+  if (!(count > 0)) throw new Error("no store round trips in /metrics");
+  return (sum / count) * 1000;
 }
 
 /** Whether the websockify command is installed. */
