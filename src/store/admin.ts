@@ -44,8 +44,8 @@ export async function openAdminClient(url: string, shown: string): Promise<Redis
     await timed(c.connect().then(() => c.send("PING", [])), "PING");
   } catch (err) {
     c.close();
-    const code = (err as { code?: string }).code;
-    throw new RuntimeError(`store ${shown} unreachable${code === "ERR_REDIS_AUTHENTICATION_FAILED" ? ": authentication failed" : ""}`);
+    // Bun reports a refused password as a closed connection, so say both when one was given.
+    throw new RuntimeError(`store ${shown} unreachable${new URL(url).password ? " or the password was refused" : ""}`);
   }
   return c;
 }

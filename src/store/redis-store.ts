@@ -73,7 +73,10 @@ export class RedisStore implements SessionStore {
   /** Dials once (so start-up says up or down), then ticks every second. */
   async start(): Promise<void> {
     await this.tick();
-    if (!this.up) log.warn(`store ${this.opts.shown} unreachable; single-use tickets get 503 until it is back`);
+    if (!this.up) {
+      const orPassword = new URL(this.opts.url).password ? " (or the password was refused)" : "";
+      log.warn(`store ${this.opts.shown} unreachable${orPassword}; single-use tickets get 503 until it is back`);
+    }
     this.timer = setInterval(() => void this.tick(), 1000);
   }
 
@@ -202,10 +205,8 @@ export class RedisStore implements SessionStore {
           timer = setTimeout(() => reject(new Error("timed out")), this.timeoutMs);
         }),
       ]);
-    } catch (err) {
+    } catch {
       c.close();
-      const code = (err as { code?: string }).code;
-      if (code === "ERR_REDIS_AUTHENTICATION_FAILED") log.warn(`store ${this.opts.shown}: authentication failed`);
       return;
     } finally {
       clearTimeout(timer);

@@ -71,6 +71,16 @@ export async function startProxy(args: string[], opts: { env?: Record<string, st
   };
 }
 
+/** Polls `f` every 250 ms until it returns true; returns how long that took, or throws after timeoutMs. */
+export async function eventually(f: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (await f()) return Date.now() - t0;
+    await Bun.sleep(250);
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}`);
+}
+
 /** Runs the binary to completion: exit code and output, for CLI error tests. */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn([BINARY, ...args], {

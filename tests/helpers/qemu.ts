@@ -8,6 +8,7 @@ import type { Socket, Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { canConnect } from "./net.ts";
 
 export interface QemuOptions {
   /** Set over QMP once QEMU is up (VNC auth fails until a password is set). */
@@ -58,16 +59,6 @@ function freeDisplay(exclude: Set<number>): number {
     }
   }
   throw new Error("no free VNC display number");
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A line-oriented QMP connection over the unix socket. */

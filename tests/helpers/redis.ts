@@ -4,6 +4,7 @@
  * Redis restarted empty; `freeze()` / `thaw()` are SIGSTOP / SIGCONT.
  */
 import type { Subprocess } from "bun";
+import { canConnect, freePort } from "./net.ts";
 
 export const REDIS_BINARY = "redis-server";
 
@@ -17,24 +18,6 @@ export interface TestRedis {
   stop(): Promise<void>;
   freeze(): void;
   thaw(): void;
-}
-
-/** A port that a listener can bind on 127.0.0.1 right now. */
-function freePort(): number {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startRedis(extra: string[] = []): Promise<TestRedis> {

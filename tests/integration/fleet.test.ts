@@ -1,14 +1,19 @@
 /**
  * Several instances of the compiled binary sharing one real Redis (issue 14): single use,
  * caps and the session list across the fleet, a crashed instance's slots freed, `sessions kill`
- * across instances, and many simultaneous uses of one single-use ticket admitting exactly one.
- * Each test uses its own key prefix, so tests do not see each other's sessions.
+ * across instances, many simultaneous uses of one single-use ticket admitting exactly one, and
+ * the store failing under live sessions (frozen with SIGSTOP; killed and restarted empty).
+ * Each test uses its own key prefix, so tests do not see each other's sessions; the fault test
+ * has a Redis of its own.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
-import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
+import { eventually, startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
+import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 
@@ -16,6 +21,8 @@ let engine: EngineKeys;
 let tls: EngineKeys;
 let echo: TCPSocketListener<undefined>;
 let redis: TestRedis;
+/** The fault test's own Redis, frozen, killed and restarted. */
+let faulty: TestRedis;
 const started: ProxyProcess[] = [];
 const clients: RawWsClient[] = [];
 let prefixCounter = 0;
@@ -24,13 +31,14 @@ beforeAll(async () => {
   engine = makeEngineKeys("engine.test");
   tls = makeEngineKeys("proxy.test");
   echo = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s, d) => void s.write(d) } });
-  redis = await startRedis();
+  [redis, faulty] = await Promise.all([startRedis(), startRedis()]);
 });
 
 afterAll(async () => {
   for (const c of clients) c.close();
   for (const p of started) await p.stop();
   await redis?.stop();
+  await faulty?.stop();
   echo?.stop(true);
   for (const k of [engine, tls]) if (k) removeEngineKeys(k);
 });
@@ -39,14 +47,14 @@ const ticket = () => signTicket({ keyPem: engine.keyPem, certPem: engine.certPem
 const newPrefix = () => `test${process.pid}-${++prefixCounter}:`;
 
 /** A proxy in the fleet under `prefix`, named `name`; 127.0.0.1 is a trusted proxy so tests can name clients. */
-async function member(name: string, prefix: string, extra: string[] = []): Promise<ProxyProcess> {
+async function member(name: string, prefix: string, extra: string[] = [], store = redis): Promise<ProxyProcess> {
   const p = await startProxy([
     "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile,
     "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${echo.port}`, "--trusted-proxy", "127.0.0.1",
-    "--store", redis.url, "--store-prefix", prefix, "--instance-id", name, ...extra,
+    "--store", store.url, "--store-prefix", prefix, "--instance-id", name, ...extra,
   ]);
   started.push(p);
-  await p.waitFor(/store redis:\/\/127\.0\.0\.1:\d+ up/);
+  await p.waitFor(/store redis:\/\/(:\*\*\*@)?127\.0\.0\.1:\d+ up/);
   return p;
 }
 
@@ -56,23 +64,12 @@ async function open(p: ProxyProcess, t: string, headers: Record<string, string> 
   return c;
 }
 
-/** Sends bytes through a session and waits for the echo: the session is alive and intact. */
-async function roundTrip(c: RawWsClient, text: string): Promise<void> {
-  const got: Uint8Array[] = [];
-  c.onBinary = (b) => got.push(b);
-  c.send(new TextEncoder().encode(text));
-  await c.until(() => Buffer.concat(got).toString() === text, 5000);
+async function get(p: ProxyProcess, path: string): Promise<string> {
+  const r = await fetch(`https://127.0.0.1:${p.port}${path}`, { tls: { rejectUnauthorized: false } } as RequestInit);
+  return r.text();
 }
 
-/** Polls until `f` returns true, or throws after timeoutMs; returns the time it took. */
-async function eventually(f: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await f()) return Date.now() - t0;
-    await Bun.sleep(250);
-  }
-  throw new Error(`not within ${timeoutMs} ms: ${what}`);
-}
+const storeState = async (p: ProxyProcess) => (JSON.parse(await get(p, "/healthz")) as { store?: string }).store;
 
 describe("single use and caps across instances", () => {
   test("a single-use ticket used on A is refused 403 on B, even while A's session is open", async () => {
@@ -176,6 +173,36 @@ describe("sessions list and kill", () => {
   });
 });
 
+describe("store password", () => {
+  test("--store-password-file authenticates; the password is in no log line, /healthz, /metrics or CLI output", async () => {
+    const password = "s3cret-store-pass";
+    const locked = await startRedis(["--requirepass", password]);
+    const dir = mkdtempSync(join(tmpdir(), "novnc-store-"));
+    try {
+      const file = join(dir, "store.password");
+      writeFileSync(file, `${password}\n`, { mode: 0o600 });
+      const p = await member("locked", newPrefix(), ["--store-password-file", file], locked);
+      expect(await storeState(p)).toBe("up");
+      const s = await open(p, ticket());
+      expect(s.reply.status).toBe(101);
+      const listed = await runCli(["sessions", "--store", locked.url, "--store-password-file", file, "--store-prefix", "x:"]);
+      expect(listed.code).toBe(0);
+      const wrong = await runCli(["sessions", "--store", `redis://:wrong@127.0.0.1:${locked.port}`]);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr.trim()).toBe(`novnc-proxy: store redis://:***@127.0.0.1:${locked.port} unreachable or the password was refused`);
+      const checked = await runCli(["check-config", "--self-signed", "--allow-unsigned", "--store", `redis://:${password}@127.0.0.1:${locked.port}`]);
+      expect(checked.code).toBe(0);
+      expect(checked.stdout).toContain(`redis://:***@127.0.0.1:${locked.port}`);
+      const everything = [p.output(), await get(p, "/healthz"), await get(p, "/metrics"), listed.stdout, listed.stderr, wrong.stderr, checked.stdout, checked.stderr].join("\n");
+      expect(everything).not.toContain(password);
+      expect(everything).not.toContain("wrong@");
+    } finally {
+      await locked.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("concurrency", () => {
   test("many simultaneous uses of one single-use ticket across three instances admit exactly one", async () => {
     const prefix = newPrefix();
@@ -188,3 +215,68 @@ describe("concurrency", () => {
     expect(statuses.filter((s) => s === 403).length).toBe(29);
   });
 });
+
+/** While the store is down: live sessions flow, single use is 503 on A, B admits, health and metrics say down. */
+async function whileDown(a: ProxyProcess, b: ProxyProcess, live: RawWsClient[], round: string): Promise<void> {
+  const refused = await upgradeStatus(a.port, `/${ticket()}`);
+  expect(refused.status).toBe(503);
+  expect(refused.body).toContain("session store unavailable");
+  await eventually(async () => (await storeState(a)) === "down", 5000, "A's healthz says down");
+  // B notices on its next one-second tick (its kill-list poll misses the deadline).
+  await eventually(async () => (await storeState(b)) === "down", 5000, "B's healthz says down");
+  expect(await get(a, "/metrics")).toMatch(/^novnc_proxy_store_up 0$/m);
+  for (const [i, c] of live.entries()) await roundTrip(c, `${round} ${i}`);
+  const admitted = await open(b, ticket());
+  expect(admitted.reply.status).toBe(101);
+  await roundTrip(admitted, `${round} new on B`);
+  expect((await upgradeStatus(a.port, `/${ticket()}`)).status).toBe(503);
+}
+
+describe("store faults", () => {
+  test("Redis frozen, then killed and restarted empty: no live session drops, single use is 503 while down and works again once back", async () => {
+    const prefix = newPrefix();
+    const a = await member("a", prefix, ["--single-use"], faulty);
+    const b = await member("b", prefix, [], faulty);
+    const c = await member("c", prefix, ["--single-use"], faulty);
+    const usedOnA = ticket();
+    const live = [await open(a, usedOnA), await open(b, ticket())];
+    for (const s of live) expect(s.reply.status).toBe(101);
+    expect(await get(a, "/metrics")).toMatch(/^novnc_proxy_store_up 1$/m);
+    expect(await get(a, "/metrics")).toMatch(/^novnc_proxy_store_seconds_count [1-9]/m);
+    expect(await storeState(a)).toBe("up");
+
+    // Frozen: connections stay open but nothing answers.
+    faulty.freeze();
+    await whileDown(a, b, live, "frozen");
+    faulty.thaw();
+    const thawed = await eventually(async () => (await upgradeStatus(a.port, `/${ticket()}`)).status === 101, 15_000, "single use works after SIGCONT");
+    expect(thawed).toBeLessThan(15_000);
+    // C reconnects on its own one-second tick; until then it answers 503, never 101.
+    await eventually(async () => {
+      const status = (await upgradeStatus(c.port, `/${usedOnA}`)).status;
+      expect([403, 503]).toContain(status);
+      return status === 403;
+    }, 5000, "C refuses the ticket A used");
+
+    // Killed and restarted without persistence: the store comes back empty and is refilled.
+    await faulty.stop();
+    await whileDown(a, b, live, "stopped");
+    await faulty.start();
+    const back = await eventually(async () => (await upgradeStatus(a.port, `/${ticket()}`)).status === 101, 15_000, "single use works after a restart");
+    expect(back).toBeLessThan(15_000);
+    // C never saw usedOnA: only A's re-registration of its remembered ticket can refuse it.
+    await eventually(async () => (await upgradeStatus(c.port, `/${usedOnA}`)).status === 403, 6000, "A's used ticket is back in the store");
+    await eventually(async () => {
+      const r = await runCli(["sessions", "--store", faulty.url, "--store-prefix", prefix, "--json"]);
+      const ids = (JSON.parse(r.stdout) as { instance: string }[]).map((s) => s.instance);
+      return ids.includes("a") && ids.filter((i) => i === "b").length >= 2;
+    }, 6000, "live sessions re-registered");
+    for (const [i, s] of live.entries()) {
+      await roundTrip(s, `after ${i}`);
+      expect(s.closeFrame).toBeNull();
+    }
+    expect(await storeState(a)).toBe("up");
+    expect(a.output()).toMatch(/store .* down/);
+    expect(a.output()).toMatch(/store .* up again/);
+  }, 90_000);
+  });

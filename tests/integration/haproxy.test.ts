@@ -14,7 +14,8 @@ import type { Subprocess, TCPSocketListener } from "bun";
 import { run, tempDir } from "../helpers/keystores.ts";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { ROOT, startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
-import { RawWsClient } from "../helpers/raw-ws.ts";
+import { RawWsClient, roundTrip } from "../helpers/raw-ws.ts";
+import { canConnect, freePort } from "../helpers/net.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 
@@ -40,13 +41,6 @@ function leaf(name: string, cn: string): { cert: string; key: string } {
   openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", `${cert}.req`, "-subj", `/CN=${cn}`);
   openssl("x509", "-req", "-in", `${cert}.req`, "-CA", join(tmp.dir, "ca.pem"), "-CAkey", join(tmp.dir, "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert);
   return { cert, key };
-}
-
-function freePort(): number {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
 }
 
 beforeAll(async () => {
@@ -90,12 +84,7 @@ beforeAll(async () => {
 
 /** Both backends have answered a health check (each instance logs nothing for /healthz, so ask HAProxy's peers). */
 async function bothUp(): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port: haproxyPort, socket: { data() {} } });
-    s.end();
-  } catch {
-    return false;
-  }
+  if (!(await canConnect(haproxyPort))) return false;
   // Give the first check round (inter 500 ms) time to pass on both servers.
   await Bun.sleep(1200);
   return !/Server novnc-proxies\/proxy\d is DOWN/.test(haproxyLog);
@@ -121,13 +110,6 @@ async function viaHaproxy(headers: Record<string, string> = {}): Promise<RawWsCl
   const c = await RawWsClient.connect(haproxyPort, `/${ticket()}`, headers);
   clients.push(c);
   return c;
-}
-
-async function roundTrip(c: RawWsClient, text: string): Promise<void> {
-  const got: Uint8Array[] = [];
-  c.onBinary = (b) => got.push(b);
-  c.send(new TextEncoder().encode(text));
-  await c.until(() => Buffer.concat(got).toString() === text, 5000);
 }
 
 const allOutput = () => proxies.map((p) => p.output()).join("");

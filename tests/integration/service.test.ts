@@ -10,7 +10,7 @@ import { X509Certificate } from "node:crypto";
 import type { TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
-import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
+import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 
 let engine: EngineKeys;
@@ -41,14 +41,6 @@ async function proxy(extra: string[], cert = tlsA): Promise<ProxyProcess> {
   ]);
   started.push(p);
   return p;
-}
-
-/** Sends bytes through a session and waits for the echo: the session is alive and intact. */
-async function roundTrip(c: RawWsClient, text: string): Promise<void> {
-  const got: Uint8Array[] = [];
-  c.onBinary = (b) => got.push(b);
-  c.send(new TextEncoder().encode(text));
-  await c.until(() => Buffer.concat(got).toString() === text, 5000);
 }
 
 async function get(port: number, path: string): Promise<Response> {
