@@ -55,6 +55,9 @@ export function handleSignals(running: RunningServer, options: ServeOptions, rer
       if (next.hostname !== options.hostname || next.port !== options.port) {
         logger.warn(`${why}: the listen address changed; it takes effect on restart`);
       }
+      if (JSON.stringify(next.store) !== JSON.stringify(options.store)) {
+        logger.warn(`${why}: the store settings changed; they take effect on restart`);
+      }
       const { config } = loadServeConfig({ ...next, hostname: options.hostname, port: options.port });
       running.reload(config);
       logger.info(`${why}: reloaded settings, certificate, key and engine certificate (cert="${config.identity.subject}" expires=${config.identity.notAfter.toISOString().slice(0, 10)})`);
