@@ -60,6 +60,8 @@ export class RedisStore implements SessionStore {
   /** Sessions this instance holds, for lease refreshes (the registry keys them by object). */
   private readonly live = new Set<StoredSession>();
   private readonly pending = new Set<Promise<unknown>>();
+  /** Script text -> SHA-1 as loaded on the current connection. */
+  private readonly shas = new Map<string, string>();
 
   constructor(
     readonly registry: SessionRegistry,
@@ -102,8 +104,8 @@ export class RedisStore implements SessionStore {
     let answer: string;
     try {
       answer = String(
-        await this.command("EVAL", [
-          ADMIT_SCRIPT, "5",
+        await this.script(ADMIT_SCRIPT, [
+          "5",
           k.sessions, k.ip(s.client), s.ticketId ? k.ticket(s.ticketId) : k.sessions, s.ticketId ? k.used(s.ticketId) : k.sessions, k.session(s.id),
           s.id, String(limits.maxSessions), String(limits.maxSessionsPerIp), String(limits.maxSessionsPerTicket), singleUse ? "1" : "0",
           String(Math.max(1000, (usedUntil ?? now) - now)), String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
@@ -153,6 +155,23 @@ export class RedisStore implements SessionStore {
     this.client?.close();
     this.client = null;
     this.up = false;
+  }
+
+  /**
+   * Runs a Lua script by its SHA-1 (loaded once per connection, so the hot path does not resend
+   * its text); EVAL when Redis does not know it (flushed scripts, or a server that came back).
+   */
+  private async script(text: string, args: string[]): Promise<unknown> {
+    const sha = this.shas.get(text);
+    if (sha) {
+      try {
+        return await this.command("EVALSHA", [sha, ...args]);
+      } catch (err) {
+        if (!/NOSCRIPT/.test(String(err))) throw err;
+        this.shas.delete(text);
+      }
+    }
+    return this.command("EVAL", [text, ...args]);
   }
 
   /** One command with a deadline; any failure marks the store down. */
@@ -214,6 +233,13 @@ export class RedisStore implements SessionStore {
     this.client = c;
     c.onclose = () => this.markDown(c, "connection closed");
     this.up = true;
+    this.shas.clear();
+    try {
+      for (const text of [ADMIT_SCRIPT, REFRESH_SCRIPT]) this.shas.set(text, String(await this.command("SCRIPT", ["LOAD", text])));
+    } catch {
+      // Down again already (logged by markDown), or scripting refused: EVAL still works.
+      if (!this.up) return;
+    }
     if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
     else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
     this.lastRefresh = 0; // refill at once: the store may have come back empty
@@ -250,8 +276,8 @@ export class RedisStore implements SessionStore {
     const cmds: Promise<unknown>[] = [];
     for (const s of this.live) {
       cmds.push(
-        this.command("EVAL", [
-          REFRESH_SCRIPT, "4",
+        this.script(REFRESH_SCRIPT, [
+          "4",
           k.sessions, k.ip(s.client), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id),
           s.id, String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
           String(s.bytesUp), String(s.bytesDown), String(Math.max(0, now - s.openedAt)),

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TCPSocketListener } from "bun";
+import { RedisClient, type TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { eventually, startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
 import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
@@ -86,6 +86,22 @@ describe("single use and caps across instances", () => {
     await Bun.sleep(300);
     expect((await upgradeStatus(b.port, `/${t}`)).status).toBe(403);
     expect((await upgradeStatus(b.port, `/${ticket()}`)).status).toBe(101);
+  });
+
+  test("after SCRIPT FLUSH the instances send the admission script again (NOSCRIPT), single use still holds", async () => {
+    const prefix = newPrefix();
+    const a = await member("a", prefix, ["--single-use"]);
+    const b = await member("b", prefix, ["--single-use"]);
+    const admin = new RedisClient(redis.url);
+    try {
+      expect(await admin.send("SCRIPT", ["FLUSH"])).toBe("OK");
+    } finally {
+      admin.close();
+    }
+    const t = ticket();
+    expect((await open(a, t)).reply.status).toBe(101);
+    expect((await upgradeStatus(b.port, `/${t}`)).status).toBe(403);
+    expect(await storeState(a)).toBe("up");
   });
 
   test("a per-ticket cap of 1 holds across A and B and frees when the session ends", async () => {
