@@ -56,11 +56,6 @@ export interface Expired {
   outcome: "idle_timeout" | "time_limit";
 }
 
-/** The key a client's sessions are counted under for the per-address cap (also the fleet store's). */
-export function clientCapKey(client: string): string {
-  return client;
-}
-
 export class SessionRegistry {
   /** Open sessions, with their last observed activity. */
   readonly open = new Map<TrackedSession, Activity>();
@@ -77,7 +72,7 @@ export class SessionRegistry {
     if (l.maxSessions > 0 && this.open.size >= l.maxSessions) {
       return { status: 503, reason: "server at its session limit", code: "cap_total" };
     }
-    if (l.maxSessionsPerIp > 0 && (this.perIp.get(clientCapKey(client)) ?? 0) >= l.maxSessionsPerIp) {
+    if (l.maxSessionsPerIp > 0 && (this.perIp.get(client) ?? 0) >= l.maxSessionsPerIp) {
       return { status: 429, reason: "too many sessions from this address", code: "cap_ip" };
     }
     if (ticketId !== null) {
@@ -95,8 +90,7 @@ export class SessionRegistry {
   /** Records an admitted session. `validTo` (ms) bounds how long a single-use id is kept. */
   add(s: TrackedSession, validTo: number | null): void {
     this.open.set(s, { bytes: s.bytesUp + s.bytesDown, since: s.openedAt });
-    const ipKey = clientCapKey(s.client);
-    this.perIp.set(ipKey, (this.perIp.get(ipKey) ?? 0) + 1);
+    this.perIp.set(s.client, (this.perIp.get(s.client) ?? 0) + 1);
     if (s.ticketId !== null) {
       this.perTicket.set(s.ticketId, (this.perTicket.get(s.ticketId) ?? 0) + 1);
       if (this.limits.singleUse) this.used.set(s.ticketId, validTo ?? s.openedAt);
@@ -105,7 +99,7 @@ export class SessionRegistry {
 
   remove(s: TrackedSession): void {
     if (!this.open.delete(s)) return;
-    decrement(this.perIp, clientCapKey(s.client));
+    decrement(this.perIp, s.client);
     if (s.ticketId !== null) decrement(this.perTicket, s.ticketId);
   }
 

@@ -13,7 +13,7 @@
  */
 import { RedisClient } from "bun";
 import { tagged } from "../log.ts";
-import { clientCapKey, type Refusal, type SessionRegistry } from "../server/limits.ts";
+import type { Refusal, SessionRegistry } from "../server/limits.ts";
 import type { SessionStore, StoredSession } from "./session-store.ts";
 import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, storeKeys } from "./keys.ts";
 
@@ -106,7 +106,7 @@ export class RedisStore implements SessionStore {
       answer = String(
         await this.script(ADMIT_SCRIPT, [
           "5",
-          k.sessions, k.ip(clientCapKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : k.sessions, s.ticketId ? k.used(s.ticketId) : k.sessions, k.session(s.id),
+          k.sessions, k.ip(this.ipKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : k.sessions, s.ticketId ? k.used(s.ticketId) : k.sessions, k.session(s.id),
           s.id, String(limits.maxSessions), String(limits.maxSessionsPerIp), String(limits.maxSessionsPerTicket), singleUse ? "1" : "0",
           String(Math.max(1000, (usedUntil ?? now) - now)), String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
           s.ticketId ? "1" : "0",
@@ -130,6 +130,11 @@ export class RedisStore implements SessionStore {
     return REFUSALS[answer] ?? STORE_DOWN;
   }
 
+  /** The key a client counts under for the per-address cap: the same one the local registry uses. */
+  private ipKey(client: string): string {
+    return client;
+  }
+
   private unreserve(s: StoredSession, keepUse = false): void {
     this.registry.remove(s);
     if (s.ticketId !== null && !keepUse) this.registry.forgetUse(s.ticketId);
@@ -141,7 +146,7 @@ export class RedisStore implements SessionStore {
     const k = this.keys;
     const cmds = [
       this.command("ZREM", [k.sessions, s.id]),
-      this.command("ZREM", [k.ip(clientCapKey(s.client)), s.id]),
+      this.command("ZREM", [k.ip(this.ipKey(s.client)), s.id]),
       this.command("DEL", [k.session(s.id)]),
       ...(s.ticketId ? [this.command("ZREM", [k.ticket(s.ticketId), s.id])] : []),
     ];
@@ -278,7 +283,7 @@ export class RedisStore implements SessionStore {
       cmds.push(
         this.script(REFRESH_SCRIPT, [
           "4",
-          k.sessions, k.ip(clientCapKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id),
+          k.sessions, k.ip(this.ipKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id),
           s.id, String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
           String(s.bytesUp), String(s.bytesDown), String(Math.max(0, now - s.openedAt)),
         ]),
