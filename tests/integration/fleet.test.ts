@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient, type TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
@@ -143,7 +143,7 @@ describe("single use and caps across instances", () => {
   }, 60_000);
 });
 
-describe("sessions list and kill", () => {
+describe("store settings, sessions list and kill", () => {
   test("`sessions` lists the sessions of both instances; `sessions kill` closes one on the other instance", async () => {
     const prefix = newPrefix();
     const a = await member("a", prefix);
@@ -177,6 +177,30 @@ describe("sessions list and kill", () => {
     const unknown = await runCli(["sessions", "kill", "no-such-session", ...store]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split("\n")).toEqual(["novnc-proxy: no live session no-such-session"]);
+  });
+
+  test.each([
+    ["a URL of another scheme", ["--store", "http://127.0.0.1:6379"], /^novnc-proxy: --store: scheme "http" not supported/],
+    ["a store flag without --store", ["--store-prefix", "x:"], /^novnc-proxy: --store-prefix goes with --store URL$/],
+    ["a missing password file", ["--store", "redis://127.0.0.1:1", "--store-password-file", "/nonexistent/pw"], /\/nonexistent\/pw/],
+  ])("serve refuses %s with one line and exit code 2", async (_name, extra, re) => {
+    const r = await runCli(["serve", "--listen", "127.0.0.1:0", "--self-signed", "--allow-unsigned", ...extra]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(re);
+    expect(r.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  test("an instance's default name is its host name and listen port", async () => {
+    const prefix = newPrefix();
+    const p = await startProxy([
+      "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile, "--engine-cert", engine.certFile,
+      "--allow", `127.0.0.1:${echo.port}`, "--store", redis.url, "--store-prefix", prefix,
+    ]);
+    started.push(p);
+    expect(p.output()).toContain(`instance ${hostname()}:${p.port}`);
+    await open(p, ticket());
+    const r = await runCli(["sessions", "--store", redis.url, "--store-prefix", prefix, "--json"]);
+    expect((JSON.parse(r.stdout) as { instance: string }[]).map((s) => s.instance)).toEqual([`${hostname()}:${p.port}`]);
   });
 
   test("without --store, sessions says so in one line (exit 2); an unreachable store is one line (exit 1)", async () => {
