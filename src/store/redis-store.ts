@@ -60,6 +60,8 @@ export class RedisStore implements SessionStore {
   /** Sessions this instance holds, for lease refreshes (the registry keys them by object). */
   private readonly live = new Set<StoredSession>();
   private readonly pending = new Set<Promise<unknown>>();
+  /** Sessions that ended while the store was down (-> when), deleted from it if it is back within their lease. */
+  private readonly ended = new Map<StoredSession, number>();
   /** Script text -> SHA-1 as loaded on the current connection. */
   private readonly shas = new Map<string, string>();
 
@@ -142,7 +144,17 @@ export class RedisStore implements SessionStore {
 
   remove(s: StoredSession): void {
     this.registry.remove(s);
-    if (!this.live.delete(s) || !this.up) return; // while down its lease simply runs out
+    if (!this.live.delete(s)) return;
+    if (!this.up) {
+      // Its lease would run out by itself; a store that was only unreachable hears it sooner.
+      this.ended.set(s, Date.now());
+      return;
+    }
+    this.unregister(s);
+  }
+
+  /** Deletes an ended session's entries (best effort; its lease ends them anyway). */
+  private unregister(s: StoredSession): void {
     const k = this.keys;
     const cmds = [
       this.command("ZREM", [k.sessions, s.id]),
@@ -248,6 +260,8 @@ export class RedisStore implements SessionStore {
     if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
     else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
     this.lastRefresh = 0; // refill at once: the store may have come back empty
+    for (const s of this.ended.keys()) this.unregister(s);
+    this.ended.clear();
   }
 
   /** Every second: reconnect when down; else take kill requests, and refresh leases when due. */
@@ -256,7 +270,10 @@ export class RedisStore implements SessionStore {
     this.ticking = true;
     try {
       if (!this.up) await this.connect();
-      if (!this.up) return;
+      if (!this.up) {
+        for (const [s, at] of this.ended) if (Date.now() - at > LEASE_MS) this.ended.delete(s);
+        return;
+      }
       await this.takeKills();
       if (Date.now() - this.lastRefresh >= REFRESH_MS) {
         this.lastRefresh = Date.now();

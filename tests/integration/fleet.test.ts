@@ -273,6 +273,27 @@ async function whileDown(a: ProxyProcess, b: ProxyProcess, live: RawWsClient[], 
 }
 
 describe("store faults", () => {
+  test("a session that ends while Redis is frozen is deleted from it once Redis answers again, not only when its lease runs out", async () => {
+    const prefix = newPrefix();
+    const a = await member("a", prefix, ["--max-sessions-per-ticket", "1"], faulty);
+    const b = await member("b", prefix, ["--max-sessions-per-ticket", "1"], faulty);
+    const t = ticket();
+    const s = await open(a, t);
+    expect(s.reply.status).toBe(101);
+    expect((await upgradeStatus(b.port, `/${t}`)).status).toBe(429);
+    faulty.freeze();
+    try {
+      await eventually(async () => (await storeState(a)) === "down", 5000, "A sees the store down");
+      s.close();
+      await Bun.sleep(300);
+    } finally {
+      faulty.thaw();
+    }
+    await eventually(async () => (await storeState(a)) === "up", 5000, "A sees the store up");
+    // Well inside the 15 s lease: only A's deletion can free the slot this soon.
+    await eventually(async () => (await upgradeStatus(b.port, `/${t}`)).status === 101, 3000, "the ticket's slot is free on B");
+  });
+
   test("Redis frozen, then killed and restarted empty: no live session drops, single use is 503 while down and works again once back", async () => {
     const prefix = newPrefix();
     const a = await member("a", prefix, ["--single-use"], faulty);
