@@ -17,6 +17,10 @@ const LEVELS: Record<LogLevelName, number> = {
   debug: LogLevels.debug,
 };
 
+/** The level names, in order of verbosity: the one list flags, env and help use. */
+export const LOG_LEVEL_NAMES = Object.keys(LEVELS) as LogLevelName[];
+export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
+
 export function isLogLevel(v: string): v is LogLevelName {
   return v in LEVELS;
 }
