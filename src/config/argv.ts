@@ -52,6 +52,7 @@ export function parseArgv(table: SettingsTable, rawArgs: readonly string[]): Fla
       else if (!negated && (inline === "true" || inline === "false")) value = inline;
       else throw new ConfigError(`${shown} is a switch: give ${shown} or --no-${name}, without a value`);
     } else {
+      if (inline === "") throw new ConfigError(`${shown}= needs a value${def.valueHint ? ` (${def.valueHint})` : ""}`);
       if (inline !== undefined) value = inline;
       else {
         const next = rawArgs[i + 1];

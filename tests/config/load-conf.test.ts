@@ -108,7 +108,7 @@ describe("readSettings: which config file", () => {
   });
 
   test.each([[["--config"]], [["--config", "--listen"]], [["--config="]]])("%p is an error", (raw) => {
-    expect(() => readSettings(SETTINGS, raw, {}, absent())).toThrow(/--config needs a (file|value)/);
+    expect(() => readSettings(SETTINGS, raw, {}, absent())).toThrow(/--config=? needs a (file|value)/);
   });
 
   test("--config given twice is an error", () => {

@@ -244,6 +244,7 @@ describe("mistakes are errors", () => {
     [["listen"], 'unexpected argument "listen"'],
     [["--listen"], "--listen needs a value"],
     [["--listen", "--cert", "x"], "--listen needs a value"],
+    [["--cert="], "--cert= needs a value (file)"],
     [["--listen", "1", "--listen", "2"], "--listen given twice"],
     [["--no-listen"], "unknown flag --no-listen (did you mean --listen?)"],
     [["--single-use=maybe"], "--single-use is a switch"],
