@@ -3,9 +3,15 @@
  * `--help`), its `NOVNC_PROXY_*` environment variable and config-file key, the oVirt keys that
  * set it, its default, whether it repeats, and the parser that turns its text into a typed value.
  *
- * Adding a setting is one entry here (pick `toggle`, `one`, `maybe` or `many`); `Settings`, the
- * merged and typed object every command gets, follows from the table. Cross-setting rules and
- * file loading live in compile.ts. Pure: no I/O.
+ * Adding a setting is one entry in SETTINGS (pick `toggle`, `one`, `maybe` or `many`):
+ *
+ *   "max-foo": one({ description: "Foo at most", valueHint: "n", default: "8", parse: wholeNumber(0, 100) }),
+ *
+ * gives `--max-foo`, env and file key NOVNC_PROXY_MAX_FOO, help with its default, and a typed
+ * `settings["max-foo"]: number` in compile.ts, where it goes into ServerConfig (or wherever it is
+ * used). Add its row to the README's serve table (a test compares it with --help). Parsers throw
+ * BadValue with the problem only; merge names the flag, variable or FILE:LINE. Rules between
+ * settings and file loading live in compile.ts. Pure: no I/O.
  */
 import type { ArgsDef } from "citty";
 import { ConfigError } from "../errors.ts";
@@ -66,6 +72,7 @@ const maybe = <T>(o: Common & { parse(text: string): T }): SettingDef<T | undefi
 const many = <T>(o: Common & { parse(text: string): T }): SettingDef<T[]> => ({ ...o, kind: "string", repeatable: true });
 
 const text = (t: string): string => t;
+/** A parser for a whole number in min..max. */
 const wholeNumber = (min: number, max: number) => (t: string) => parseWholeNumber(t, min, max);
 const origin = (t: string): string => {
   if (!originSpecKey(t)) throw new BadValue("expected scheme://host[:port] with scheme http or https and no path");
