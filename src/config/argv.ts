@@ -19,15 +19,31 @@ export function kebabName(spelling: string): string {
     .toLowerCase();
 }
 
+/** `unknown flag --alow (did you mean --allow?)`. */
+export function unknownFlag(shown: string, known: readonly string[]): ConfigError {
+  const hint = closest(kebabName(shown.replace(/^-+/, "").replace(/^no-/, "")), known);
+  return new ConfigError(`unknown flag ${shown}${hint ? ` (did you mean --${hint}?)` : ""}`);
+}
+
+/**
+ * For commands whose flags citty parses (ticket, export-cert, install-service): every `--flag`
+ * on the command line must be one of `known` in some spelling citty maps to it.
+ */
+export function checkFlagNames(rawArgs: readonly string[], known: readonly string[], switches: readonly string[]): void {
+  for (const arg of rawArgs) {
+    if (!arg.startsWith("--") || arg === "--") continue;
+    const spelled = arg.slice(2).split("=")[0]!;
+    const name = kebabName(spelled);
+    if (known.includes(name) || (name.startsWith("no-") && switches.includes(name.slice(3)))) continue;
+    throw unknownFlag(`--${spelled}`, known);
+  }
+}
+
 /** Reads `rawArgs` (after the sub-command name) against `table`. */
 export function parseArgv(table: SettingsTable, rawArgs: readonly string[]): FlagValues {
   const out: FlagValues = new Map();
   const known = Object.keys(table);
-  const unknown = (shown: string): ConfigError => {
-    const bare = kebabName(shown.replace(/^-+/, "").replace(/^no-/, ""));
-    const hint = closest(bare, known);
-    return new ConfigError(`unknown flag ${shown}${hint ? ` (did you mean --${hint}?)` : ""}`);
-  };
+  const unknown = (shown: string): ConfigError => unknownFlag(shown, known);
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
     if (!arg.startsWith("-") || arg === "-" || arg === "--") {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseArgv } from "../../src/config/argv.ts";
+import { checkFlagNames, parseArgv } from "../../src/config/argv.ts";
 import { compileSettings } from "../../src/config/compile.ts";
 import { mergeSettings, splitList } from "../../src/config/merge.ts";
 import { parseConf } from "../../src/config/ovirt-conf.ts";
@@ -368,5 +368,18 @@ describe("splitList", () => {
     ["", []],
   ])("%p splits into %p", (value, items) => {
     expect(splitList(value)).toEqual(items);
+  });
+});
+
+describe("commands whose flags citty parses refuse unknown flags too", () => {
+  const known = ["key", "cert", "lifetime", "ssl-target"];
+  test.each([
+    [["--lifetim", "3"], "unknown flag --lifetim (did you mean --lifetime?)"],
+    [["--no-cert"], "unknown flag --no-cert (did you mean --cert?)"],
+  ])("%j: %p", (args, message) => {
+    expect(() => checkFlagNames(args, known, ["ssl-target"])).toThrow(message);
+  });
+  test.each([[["--sslTarget"]], [["--no-ssl-target"]], [["--lifetime=3", "x"]], [["--key", "-"]]])("%j is fine", (args) => {
+    expect(() => checkFlagNames(args, known, ["ssl-target"])).not.toThrow();
   });
 });
