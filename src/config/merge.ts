@@ -175,6 +175,7 @@ function fileLayers(table: SettingsTable, conf: ReadonlyMap<string, ConfEntry>, 
   const own = new Map<string, Layer>();
   for (const [key, entry] of conf) {
     if (key.startsWith(PREFIX)) {
+      if (ALL_ENV_NAMES.includes(key) && !ownKeys.includes(key)) throw new ConfigError(`${at(entry)}: ${key} cannot be set in a config file (flag or env only)`);
       if (!ownKeys.includes(key)) {
         const hint = closest(key, ownKeys);
         throw new ConfigError(`${at(entry)}: unknown key ${key}${hint ? ` (did you mean ${hint}?)` : ""}`);
