@@ -6,8 +6,9 @@
 import { createConsola, type ConsolaInstance, type ConsolaReporter, LogLevels } from "consola/basic";
 import { createHash } from "node:crypto";
 
-export type LogLevelName = "silent" | "error" | "warn" | "info" | "debug";
-export type LogFormat = "text" | "json";
+import type { LogFormat, LogLevelName } from "./log-levels.ts";
+
+export type { LogFormat, LogLevelName };
 
 const LEVELS: Record<LogLevelName, number> = {
   silent: LogLevels.silent,
@@ -16,10 +17,6 @@ const LEVELS: Record<LogLevelName, number> = {
   info: LogLevels.info,
   debug: LogLevels.debug,
 };
-
-/** The level names, in order of verbosity: the one list flags, env and help use. */
-export const LOG_LEVEL_NAMES = Object.keys(LEVELS) as LogLevelName[];
-export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 export function isLogLevel(v: string): v is LogLevelName {
   return v in LEVELS;

@@ -15,7 +15,7 @@
  */
 import type { ArgsDef } from "citty";
 import { ConfigError } from "../errors.ts";
-import { LOG_FORMATS, LOG_LEVEL_NAMES } from "../log.ts";
+import { LOG_FORMATS, LOG_LEVEL_NAMES } from "../log-levels.ts";
 import { parseRule } from "../policy/allowlist.ts";
 import { parseCidr } from "../policy/cidr.ts";
 import { originSpecKey } from "../policy/origin.ts";
