@@ -1,23 +1,29 @@
 /**
  * `novnc-proxy sessions --store URL [--json]`: the fleet's live sessions.
  * `novnc-proxy sessions kill ID --store URL`: closes one on whichever instance holds it.
+ * The store flags are serve's (same env variables); config files are not read.
  */
-import { defineCommand } from "citty";
-import { commonArgs, applyLogLevel } from "./_args.ts";
-import { storeArgs, parseStoreArgs } from "./_store-args.ts";
+import { defineCommand, type ArgsDef } from "citty";
+import type { FlagValues } from "../config/argv.ts";
+import { compileStore } from "../config/compile.ts";
+import { mergeSettings } from "../config/merge.ts";
+import { cittyArgs, envNameOf, pickSettings, toggle } from "../config/schema.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { envNameOf } from "../config/settings.ts";
+import { setLogLevel } from "../log.ts";
 import { openAdminClient, listFleetSessions, killFleetSession, type FleetSession } from "../store/admin.ts";
 
-export const sessionsArgs = {
-  action: { type: "positional", required: false, description: "Nothing to list, or `kill` to close the session ID", valueHint: "kill" },
-  id: { type: "positional", required: false, description: "Session id (from the list) for `kill`", valueHint: "id" },
-  ...storeArgs,
-  json: { type: "boolean", description: "Print the list as a JSON array (keys id, instance, client, target, ticket, bytesUp, bytesDown, ageSeconds)" },
-  ...commonArgs,
-} as const;
+const SESSIONS_SETTINGS = {
+  ...pickSettings("store", "store-password-file", "store-prefix", "log-level", "debug"),
+  json: toggle({ description: "Print a JSON array (keys id, instance, client, target, ticket, bytesUp, bytesDown, ageSeconds)", notInFiles: true }),
+};
 
-/** The table `sessions` prints (one line per session, a header, and a count). */
+export const sessionsArgs = {
+  action: { type: "positional", required: false, description: "Nothing to list the sessions, or `kill` to close the session ID", valueHint: "kill" },
+  id: { type: "positional", required: false, description: "Session id (from the list) for `kill`", valueHint: "id" },
+  ...cittyArgs(SESSIONS_SETTINGS),
+} as const satisfies ArgsDef;
+
+/** The table `sessions` prints (a header, one line per session, and a count). */
 export function formatSessions(list: FleetSession[]): string {
   const head = ["ID", "INSTANCE", "CLIENT", "TARGET", "TICKET", "UP", "DOWN", "AGE"];
   const rows = list.map((s) => [s.id, s.instance, s.client, s.target, s.ticket, String(s.bytesUp), String(s.bytesDown), `${s.ageSeconds}s`]);
@@ -30,26 +36,31 @@ export default defineCommand({
   meta: { name: "sessions", description: "List the live sessions of every instance sharing a --store, or close one: sessions kill ID" },
   args: sessionsArgs,
   async run({ args }) {
-    applyLogLevel(args["log-level"]);
-    const env = process.env;
-    const merged = { ...args, store: args.store || env[envNameOf("store")] };
-    const store = parseStoreArgs(merged, null);
+    // citty parsed the flags (positionals are ours); the settings table parses and checks their values.
+    const flags: FlagValues = new Map();
+    for (const name of Object.keys(SESSIONS_SETTINGS)) {
+      const v = (args as Record<string, unknown>)[name];
+      if (typeof v === "string" || typeof v === "boolean") flags.set(name, [String(v)]);
+    }
+    const m = mergeSettings({ table: SESSIONS_SETTINGS, flags, env: process.env });
+    setLogLevel(m.values["log-level"]);
+    const store = compileStore(m.values, (n) => m.sources[n as keyof typeof m.sources] !== "default", (n) => `--${n}`);
     if (!store) throw new ConfigError(`--store URL (or ${envNameOf("store")}) is required`);
     const action = args.action as string | undefined;
-    if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action}": expected kill ID`);
+    if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action.slice(0, 40)}": expected kill ID`);
     if (action === "kill" && !args.id) throw new ConfigError("sessions kill needs a session id");
     const c = await openAdminClient(store.url, store.shown);
     try {
       if (action === "kill") {
         const id = String(args.id);
         const r = await killFleetSession(c, store.prefix, id);
-        if (!r) throw new RuntimeError(`no live session ${id}`);
+        if (!r) throw new RuntimeError(`no live session ${id.slice(0, 80)}`);
         if (!r.closed) throw new RuntimeError(`session ${id} on ${r.instance} was not closed within 5 s (is that instance running?)`);
         process.stdout.write(`closed session ${id} on ${r.instance}\n`);
         return;
       }
       const list = await listFleetSessions(c, store.prefix);
-      process.stdout.write(args.json ? JSON.stringify(list) + "\n" : formatSessions(list));
+      process.stdout.write(m.values.json ? JSON.stringify(list) + "\n" : formatSessions(list));
     } finally {
       c.close();
     }

@@ -1,9 +1,9 @@
 /**
  * The fleet store's address: `redis://[:PASSWORD@]HOST:PORT[/DB]` or `rediss://...` (TLS), with
  * the password optionally from a file so it stays out of the URL and `ps`. Pure: the caller reads
- * the file. The shown form never contains the password (logs, check-config).
+ * the file. The shown form never contains the password (logs, check-config, error lines).
  */
-import { ConfigError } from "../errors.ts";
+import { BadValue } from "../config/values.ts";
 
 export interface StoreAddress {
   /** What the client connects to, password included. */
@@ -13,24 +13,27 @@ export interface StoreAddress {
   tls: boolean;
 }
 
-/** Parses and checks a store URL; `password` (from --store-password-file) replaces one in the URL. */
+/**
+ * Parses and checks a store URL; `password` (from --store-password-file) goes into it. Throws
+ * BadValue with the problem only (the caller names the flag, variable or FILE:LINE).
+ */
 export function parseStoreUrl(value: string, password?: string): StoreAddress {
   let u: URL;
   try {
     u = new URL(value.trim());
   } catch {
-    throw new ConfigError(`--store: not a URL; expected redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://...`);
+    throw new BadValue("expected redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://...");
   }
   if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
-    throw new ConfigError(`--store: scheme "${u.protocol.replace(/:$/, "")}" not supported; expected redis:// or rediss://`);
+    throw new BadValue(`scheme "${u.protocol.replace(/:$/, "").slice(0, 20)}" not supported; expected redis:// or rediss://`);
   }
-  if (!u.hostname) throw new ConfigError("--store: no host; expected redis://HOST:PORT");
-  if (u.search || u.hash) throw new ConfigError("--store: query and fragment are not supported");
+  if (!u.hostname) throw new BadValue("no host; expected redis://HOST:PORT");
+  if (u.search || u.hash) throw new BadValue("query and fragment are not supported");
   if (u.pathname !== "" && u.pathname !== "/" && !/^\/\d{1,2}$/.test(u.pathname)) {
-    throw new ConfigError(`--store: database "${u.pathname.slice(1)}": expected a number (0-15)`);
+    throw new BadValue("the database after the port must be a number (0-15)");
   }
   if (password !== undefined) {
-    if (u.password) throw new ConfigError("--store has a password and --store-password-file gives one too: give one");
+    if (u.password) throw new BadValue("has a password and --store-password-file gives one too: give one");
     u.password = encodeURIComponent(password);
   }
   const shownUrl = new URL(u.href);
@@ -38,11 +41,11 @@ export function parseStoreUrl(value: string, password?: string): StoreAddress {
   return { url: u.href, shown: shownUrl.href.replace(/\/$/, ""), tls: u.protocol === "rediss:" };
 }
 
-/** The shown form of a URL that may not parse (check-config prints values before checking them). */
+/** The shown form of a URL that may not parse (check-config and error lines show values as given). */
 export function redactStoreUrl(value: string): string {
   try {
     return parseStoreUrl(value).shown;
   } catch {
-    return value.replace(/\/\/[^@/]*@/, "//***@");
+    return value.replace(/\/\/([^:@/]*)(:[^@/]*)?@/, (_, user: string, pass?: string) => `//${user}${pass ? ":***" : ""}@`);
   }
 }

@@ -180,7 +180,8 @@ describe("store settings, sessions list and kill", () => {
   });
 
   test.each([
-    ["a URL of another scheme", ["--store", "http://127.0.0.1:6379"], /^novnc-proxy: --store: scheme "http" not supported/],
+    ["a URL of another scheme", ["--store", "http://127.0.0.1:6379"], /^novnc-proxy: --store "http:\/\/127\.0\.0\.1:6379": scheme "http" not supported/],
+    ["a bad URL with a password, not shown", ["--store", "redis://:hunter2@127.0.0.1:6379/x"], /^novnc-proxy: --store "redis:\/\/:\*\*\*@127\.0\.0\.1:6379\/x": the database/],
     ["a store flag without --store", ["--store-prefix", "x:"], /^novnc-proxy: --store-prefix goes with --store URL$/],
     ["a missing password file", ["--store", "redis://127.0.0.1:1", "--store-password-file", "/nonexistent/pw"], /\/nonexistent\/pw/],
   ])("serve refuses %s with one line and exit code 2", async (_name, extra, re) => {
