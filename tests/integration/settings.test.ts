@@ -11,6 +11,7 @@ import { run, tempDir } from "../helpers/keystores.ts";
 import { runCli, startProxy, type ProxyProcess } from "../helpers/proxy.ts";
 import { upgradeStatus } from "../helpers/raw-ws.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
+import { canConnect as bound, freePort } from "../helpers/net.ts";
 
 let tmp: { dir: string; cleanup: () => void };
 let echo: TCPSocketListener<undefined>;
@@ -41,25 +42,6 @@ afterAll(async () => {
   echo?.stop(true);
   tmp?.cleanup();
 });
-
-/** A port nobody listens on right now. */
-function freePort(): number {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
-/** Whether something listens on the port (a connect succeeds). */
-async function bound(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const BASE = ["--self-signed", "--allow-unsigned"];
 
