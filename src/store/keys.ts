@@ -80,6 +80,13 @@ redis.call('HSET', KEYS[4], 'id', ARGV[1], 'instance', ARGV[3], 'client', ARGV[4
 redis.call('PEXPIRE', KEYS[4], lease)
 return 'ok'`;
 
+/** An ended session out of every set, in one call. KEYS: sessions, ip, ticket (or ""), session. ARGV: id. */
+export const RELEASE_SCRIPT = `redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if KEYS[3] ~= '' then redis.call('ZREM', KEYS[3], ARGV[1]) end
+redis.call('DEL', KEYS[4])
+return 'ok'`;
+
 /** Live session ids (lease not over) and Redis's clock. KEYS: sessions. Returns {now, id...}. */
 export const LIVE_SCRIPT = `${NOW}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')

@@ -15,7 +15,7 @@ import { RedisClient } from "bun";
 import { tagged } from "../log.ts";
 import type { Refusal, SessionRegistry } from "../server/limits.ts";
 import type { SessionStore, StoredSession } from "./session-store.ts";
-import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, storeKeys } from "./keys.ts";
+import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, RELEASE_SCRIPT, storeKeys } from "./keys.ts";
 
 const log = tagged("store");
 
@@ -156,13 +156,9 @@ export class RedisStore implements SessionStore {
   /** Deletes an ended session's entries (best effort; its lease ends them anyway). */
   private unregister(s: StoredSession): void {
     const k = this.keys;
-    const cmds = [
-      this.command("ZREM", [k.sessions, s.id]),
-      this.command("ZREM", [k.ip(this.ipKey(s.client)), s.id]),
-      this.command("DEL", [k.session(s.id)]),
-      ...(s.ticketId ? [this.command("ZREM", [k.ticket(s.ticketId), s.id])] : []),
-    ];
-    const p = Promise.allSettled(cmds).finally(() => this.pending.delete(p));
+    const p = this.script(RELEASE_SCRIPT, ["4", k.sessions, k.ip(this.ipKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id), s.id])
+      .catch(() => {}) // down: its lease runs out
+      .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 
@@ -252,7 +248,7 @@ export class RedisStore implements SessionStore {
     this.up = true;
     this.shas.clear();
     try {
-      for (const text of [ADMIT_SCRIPT, REFRESH_SCRIPT]) this.shas.set(text, String(await this.command("SCRIPT", ["LOAD", text])));
+      for (const text of [ADMIT_SCRIPT, REFRESH_SCRIPT, RELEASE_SCRIPT]) this.shas.set(text, String(await this.command("SCRIPT", ["LOAD", text])));
     } catch {
       // Down again already (logged by markDown), or scripting refused: EVAL still works.
       if (!this.up) return;
