@@ -2,10 +2,11 @@
  * Reads oVirt's config layout from disk: FILE, then every `FILE.d/*.conf` in name order, last value
  * wins (as upstream's ConfigFile does), and turns it plus env and flags into serve's arguments.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ArgsDef } from "citty";
 import { ConfigError } from "../errors.ts";
+import { readInputText } from "../tls/read-file.ts";
 import { parseConf, type ConfEntry, type ConfError } from "./ovirt-conf.ts";
 import { resolveSettings, type ResolvedSettings } from "./settings.ts";
 
@@ -35,15 +36,6 @@ function kindOf(path: string): Kind {
     return st.isDirectory() ? "dir" : "file";
   } catch {
     return "missing";
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`config ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : "cannot read"}`);
   }
 }
 
@@ -81,7 +73,7 @@ export function loadConf(file: string | undefined, defaultFile: string = DEFAULT
   const values = new Map<string, ConfEntry>();
   const errors: ConfError[] = [];
   for (const path of paths) {
-    const parsed = parseConf(readText(path), path, values);
+    const parsed = parseConf(readInputText(path, "config"), path, values);
     errors.push(...parsed.errors);
     for (const [key, entry] of parsed.values) {
       values.delete(key);

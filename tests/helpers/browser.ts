@@ -8,7 +8,7 @@ import { startServer, type RunningServer } from "../../src/server/https.ts";
 import { SERVER_DEFAULTS, type ServerConfig } from "../../src/server/config.ts";
 import { makeSelfSigned } from "../../src/tls/identity.ts";
 import { compileAllowlist } from "../../src/policy/allowlist.ts";
-import { loadEngineCert } from "../../src/tls/identity.ts";
+import { loadEngineCert } from "../../src/tls/engine-key.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "./engine-keys.ts";
 

@@ -5,7 +5,6 @@ import { createPrivateKey, sign, verify, X509Certificate } from "node:crypto";
 import { ConfigError } from "../../src/errors.ts";
 import {
   keyFileModeWarning,
-  loadEngineCert,
   loadPemIdentity,
   makeSelfSigned,
 } from "../../src/tls/identity.ts";
@@ -171,33 +170,5 @@ describe("keyFileModeWarning", () => {
     chmodSync(key, 0o400);
     expect(keyFileModeWarning(key)).toBeNull();
     expect(keyFileModeWarning(join(dir, "missing.key"))).toBeNull();
-  });
-});
-
-describe("loadEngineCert", () => {
-  test("gives the public key that verifies the engine's signatures", () => {
-    const engine = loadEngineCert(rsa.cert);
-    const data = Buffer.from("ticket data");
-    const sig = sign("sha256", data, createPrivateKey(readFileSync(rsa.key)));
-    expect(verify("sha256", data, engine.key, sig)).toBe(true);
-    expect(verify("sha256", data, loadEngineCert(other.cert).key, sig)).toBe(false);
-    expect(engine.subject).toBe("CN=proxy.test, O=novnc-proxy tests");
-    expect(engine.notAfter.getTime()).toBeGreaterThan(Date.now());
-  });
-
-  test("reads a DER certificate too", () => {
-    const der = join(dir, "engine.der");
-    run(["openssl", "x509", "-in", rsa.cert, "-outform", "DER", "-out", der]);
-    expect(loadEngineCert(der).subject).toBe("CN=proxy.test, O=novnc-proxy tests");
-  });
-
-  test.each([
-    ["missing", "nope.cer", "no such file"],
-    ["a text file", "text.txt", "no certificate in file"],
-    ["empty", "empty.pem", "no certificate in file"],
-  ])("refuses an engine certificate that is %s, naming the file", (_n, name, problem) => {
-    const msg = errorOf(() => loadEngineCert(join(dir, name)));
-    expect(msg).toContain(`engine certificate ${join(dir, name)}`);
-    expect(msg).toContain(problem);
   });
 });
