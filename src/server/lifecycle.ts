@@ -36,7 +36,7 @@ export async function runServer(config: ServerConfig, warnings: string[] = []): 
 }
 
 /** Files whose change triggers a reload (certificate, key, keystore, engine certificate). */
-function watchedFiles(o: ServeOptions): string[] {
+export function watchedFiles(o: Pick<ServeOptions, "tls" | "engineCertFile">): string[] {
   const files = [o.engineCertFile];
   if (o.tls.kind === "pem") files.push(o.tls.certFile, o.tls.keyFile);
   if (o.tls.kind === "keystore") files.push(o.tls.file);
