@@ -3,9 +3,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, sign, verify } from "node:crypto";
-import { ConfigError } from "../../src/errors.ts";
 import { loadEngineCert, loadEngineSigningKey } from "../../src/tls/engine-key.ts";
 import { makeEngineKeys, removeEngineKeys, writeEngineKeyFiles, type EngineKeyFiles, type EngineKeys } from "../helpers/engine-keys.ts";
+import { configErrorOf } from "../helpers/config-error.ts";
 
 // openssl on a loaded machine: slow, never hanging.
 setDefaultTimeout(60_000);
@@ -24,17 +24,6 @@ afterAll(() => {
   removeEngineKeys(keys);
   removeEngineKeys(other);
 });
-
-/** The ConfigError line `fn` throws. */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 const DATA = Buffer.from("salt,data,validFrom,validTo");
 
@@ -71,7 +60,7 @@ describe("loadEngineCert reads every shape of the engine certificate", () => {
     ],
   ])("refuses a file that is %s, in one line naming it", (_name, make, problem) => {
     const file = make(keys.dir);
-    const msg = errorOf(() => loadEngineCert(file));
+    const msg = configErrorOf(() => loadEngineCert(file));
     expect(msg).toStartWith(`engine certificate ${file}: `);
     expect(msg).toContain(problem);
     expect(msg).not.toContain("\n");
@@ -89,24 +78,24 @@ describe("loadEngineSigningKey reads every unencrypted shape of the engine key",
   });
 
   test("a password-protected key is refused with the way out", () => {
-    const msg = errorOf(() => loadEngineSigningKey(files.keyEncrypted));
+    const msg = configErrorOf(() => loadEngineSigningKey(files.keyEncrypted));
     expect(msg).toStartWith(`engine key ${files.keyEncrypted}: the key is password-protected`);
     expect(msg).toContain("openssl pkey");
   });
 
   test("a certificate is not a key", () => {
-    expect(errorOf(() => loadEngineSigningKey(keys.certFile))).toBe(`engine key ${keys.certFile}: no private key in file`);
+    expect(configErrorOf(() => loadEngineSigningKey(keys.certFile))).toBe(`engine key ${keys.certFile}: no private key in file`);
   });
 
   test("an EC key is refused: the engine signs with RSA", () => {
     const ec = join(keys.dir, "ec.key");
     execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", ec], { timeout: 30_000 });
-    expect(errorOf(() => loadEngineSigningKey(ec))).toBe(`engine key ${ec}: not an RSA key (the engine signs with RSA)`);
+    expect(configErrorOf(() => loadEngineSigningKey(ec))).toBe(`engine key ${ec}: not an RSA key (the engine signs with RSA)`);
   });
 
   test("a missing key file is one line naming it", () => {
     const missing = join(keys.dir, "absent.key");
-    expect(errorOf(() => loadEngineSigningKey(missing))).toBe(`engine key ${missing}: no such file`);
+    expect(configErrorOf(() => loadEngineSigningKey(missing))).toBe(`engine key ${missing}: no such file`);
   });
 
   test("the bag-attributes file really carries the lines engine-setup leaves", () => {

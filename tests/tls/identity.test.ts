@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, sign, verify, X509Certificate } from "node:crypto";
-import { ConfigError } from "../../src/errors.ts";
 import {
   keyFileModeWarning,
   loadPemIdentity,
@@ -17,6 +16,7 @@ import {
   writeText,
   type PemPair,
 } from "../helpers/keystores.ts";
+import { configErrorOf } from "../helpers/config-error.ts";
 
 // Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
 setDefaultTimeout(60_000);
@@ -55,17 +55,6 @@ beforeAll(() => {
 }, 60_000);
 
 afterAll(cleanup);
-
-/** The ConfigError line `fn` throws. */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadPemIdentity", () => {
   test("loads a cert and key pair and reports subject, expiry and the SHA-256 fingerprint", () => {
@@ -111,7 +100,7 @@ describe("loadPemIdentity", () => {
     ["an encrypted legacy key", () => loadPemIdentity(rsa.cert, f.encLegacy!), ["enc-legacy.key", "password-protected"]],
     ["a key of another certificate", () => loadPemIdentity(rsa.cert, other.key), ["other.key", "does not match"]],
   ] as [string, () => unknown, string[]][])("refuses %s with one line naming the file", (_name, fn, parts) => {
-    const msg = errorOf(fn);
+    const msg = configErrorOf(fn);
     for (const part of parts) expect(msg).toContain(part);
     expect(msg).not.toContain("\n");
     expect(msg).not.toContain("-----BEGIN");
@@ -121,7 +110,7 @@ describe("loadPemIdentity", () => {
   test.skipIf(process.getuid?.() === 0)("refuses an unreadable key file", () => {
     const key = writeText(dir, "unreadable.key", readFileSync(rsa.key));
     chmodSync(key, 0o000);
-    expect(errorOf(() => loadPemIdentity(rsa.cert, key))).toContain("permission denied");
+    expect(configErrorOf(() => loadPemIdentity(rsa.cert, key))).toContain("permission denied");
   });
 });
 
