@@ -12,8 +12,8 @@ import { readInputFile } from "./read-file.ts";
 
 /** What verifies the engine's ticket signatures. */
 export interface EngineCert {
-  /** The certificate, or null when the file held a bare public key. */
-  cert: X509Certificate | null;
+  /** The certificate; absent when the file held a bare public key. */
+  cert?: X509Certificate;
   /** The public key that verifies signatures. */
   key: KeyObject;
   /** Certificate subject on one line, or "public key" for a bare key (start-up line). */
@@ -37,7 +37,7 @@ export function loadEngineCert(file: string): EngineCert {
   const pubBlock = blocks.find((b) => b.label === "PUBLIC KEY" || b.label === "RSA PUBLIC KEY");
   if (pubBlock) {
     const key = parse(() => createPublicKey(pubBlock.text), file, "the public key cannot be parsed");
-    return { cert: null, key, subject: "public key", notAfter: null };
+    return { key, subject: "public key", notAfter: null };
   }
   if (blocks.length === 0) {
     try {
