@@ -11,14 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient, type TCPSocketListener } from "bun";
-import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { eventually, startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, eventually, makeProxyKeys, removeProxyKeys, runCli, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
+import { listenEcho } from "../helpers/targets.ts";
 import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 
-let engine: EngineKeys;
-let tls: EngineKeys;
+let keys: ProxyKeys;
 let echo: TCPSocketListener<undefined>;
 let redis: TestRedis;
 /** The fault test's own Redis, frozen, killed and restarted. */
@@ -28,9 +26,8 @@ const clients: RawWsClient[] = [];
 let prefixCounter = 0;
 
 beforeAll(async () => {
-  engine = makeEngineKeys("engine.test");
-  tls = makeEngineKeys("proxy.test");
-  echo = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s, d) => void s.write(d) } });
+  keys = makeProxyKeys();
+  echo = listenEcho();
   [redis, faulty] = await Promise.all([startRedis(), startRedis()]);
 });
 
@@ -40,19 +37,17 @@ afterAll(async () => {
   await redis?.stop();
   await faulty?.stop();
   echo?.stop(true);
-  for (const k of [engine, tls]) if (k) removeEngineKeys(k);
+  removeProxyKeys(keys);
 });
 
-const ticket = () => signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: echo.port });
+const ticket = () => engineTicket(keys.engine, echo.port);
 const newPrefix = () => `test${process.pid}-${++prefixCounter}:`;
 
 /** A proxy in the fleet under `prefix`, named `name`; 127.0.0.1 is a trusted proxy so tests can name clients. */
 async function member(name: string, prefix: string, extra: string[] = [], store = redis): Promise<ProxyProcess> {
-  const p = await startProxy([
-    "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile,
-    "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${echo.port}`, "--trusted-proxy", "127.0.0.1",
-    "--store", store.url, "--store-prefix", prefix, "--instance-id", name, ...extra,
-  ]);
+  const p = await startProxy(
+    serveArgs(keys, "--allow", `127.0.0.1:${echo.port}`, "--trusted-proxy", "127.0.0.1", "--store", store.url, "--store-prefix", prefix, "--instance-id", name, ...extra),
+  );
   started.push(p);
   await p.waitFor(/store redis:\/\/(:\*\*\*@)?127\.0\.0\.1:\d+ up/);
   return p;
@@ -193,10 +188,7 @@ describe("store settings, sessions list and kill", () => {
 
   test("an instance's default name is its host name and listen port", async () => {
     const prefix = newPrefix();
-    const p = await startProxy([
-      "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile, "--engine-cert", engine.certFile,
-      "--allow", `127.0.0.1:${echo.port}`, "--store", redis.url, "--store-prefix", prefix,
-    ]);
+    const p = await startProxy(serveArgs(keys, "--allow", `127.0.0.1:${echo.port}`, "--store", redis.url, "--store-prefix", prefix));
     started.push(p);
     expect(p.output()).toContain(`instance ${hostname()}:${p.port}`);
     await open(p, ticket());

@@ -13,11 +13,11 @@ import { join } from "node:path";
 import type { Subprocess, TCPSocketListener } from "bun";
 import { run, tempDir } from "../helpers/keystores.ts";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { ROOT, startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, ROOT, startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
+import { listenEcho } from "../helpers/targets.ts";
 import { RawWsClient, roundTrip } from "../helpers/raw-ws.ts";
 import { canConnect, freePort } from "../helpers/net.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 
 const HAPROXY_ADDRESS = "127.0.0.3";
 let tmp: { dir: string; cleanup: () => void };
@@ -46,7 +46,7 @@ function leaf(name: string, cn: string): { cert: string; key: string } {
 beforeAll(async () => {
   tmp = tempDir("novnc-haproxy-");
   engine = makeEngineKeys("engine.test");
-  echo = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s, d) => void s.write(d) } });
+  echo = listenEcho();
   redis = await startRedis();
   openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(tmp.dir, "ca.key"), "-out", join(tmp.dir, "ca.pem"), "-days", "2", "-subj", "/CN=engine test CA");
   const front = leaf("front", "proxy.example");
@@ -104,7 +104,7 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-const ticket = () => signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: echo.port });
+const ticket = () => engineTicket(engine, echo.port);
 
 async function viaHaproxy(headers: Record<string, string> = {}): Promise<RawWsClient> {
   const c = await RawWsClient.connect(haproxyPort, `/${ticket()}`, headers);
