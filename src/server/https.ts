@@ -20,7 +20,7 @@ import { compileCidrList } from "../policy/cidr.ts";
 import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
 import { Recorder } from "../relay/recorder.ts";
-import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
+import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/bun-socket.ts";
 import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
 

@@ -4,6 +4,8 @@
  * or grow without bound.
  */
 
+import type { Outcome } from "../relay/close.ts";
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 class Histogram {
@@ -25,8 +27,6 @@ class Histogram {
   }
 }
 
-/** Why a session ended, as a metric label. */
-export type Outcome = "target_closed" | "client_closed" | "connect_failed" | "target_error" | "idle_timeout" | "time_limit" | "shutdown" | "protocol_error";
 
 export class Metrics {
   sessionsOpened = 0;
