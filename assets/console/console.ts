@@ -31,6 +31,7 @@ import {
 } from "./handoff.ts";
 import { SPECIAL_KEYS, chord, textToStrokes, type KeyStroke } from "./keys.ts";
 import { explainEnding } from "./status.ts";
+import { showViewOnly, ticketViewOnly } from "./view-only.ts";
 
 type PageState = "waiting" | "connecting" | "connected" | "reconnecting" | "disconnected" | "failed";
 
@@ -90,6 +91,8 @@ let typing: { cancel: boolean } | null = null;
 /** A reconnected session waiting for the VNC password, which we no longer hold. */
 let awaitingCredentials: RFB | null = null;
 let credentialsTimer: ReturnType<typeof setTimeout> | null = null;
+/** Read-only console: asked for by the URL, or by the ticket (which the proxy enforces). */
+let viewOnly = params.viewOnly;
 
 /** How long a reconnect waits for the engine to re-send the password before asking the user. */
 const ENGINE_RESEND_MS = 2000;
@@ -192,6 +195,8 @@ function startSession(h: Handoff): void {
   stopRetry();
   userDisconnected = false;
   handoff = { kind: h.kind, ticket: h.ticket };
+  viewOnly = params.viewOnly || ticketViewOnly(h.ticket);
+  showViewOnly(viewOnly);
   pendingPassword = h.password;
   const to = ticketValidTo(h.ticket);
   validUntil = to ? to.getTime() : null;
@@ -241,7 +246,7 @@ function connect(): void {
   const conn = new RFB(ui.screen, ws, { shared: true, wsProtocols: ["binary"], ...(credentials ? { credentials } : {}) });
   rfb = conn;
   conn.background = "#14161c"; // a shade off black, so a black VM screen shows its edges
-  conn.viewOnly = params.viewOnly;
+  conn.viewOnly = viewOnly;
   applyScale(ui.scale.value as ScaleMode);
 
   conn.addEventListener("connect", () => {
@@ -249,8 +254,8 @@ function connect(): void {
     seen.connected = true;
     pendingPassword = null; // dropped once the session is up
     attempt = 0;
-    setState("connected", `Connected${params.viewOnly ? " (view only)" : ""}`);
-    if (!params.viewOnly) conn.focus({ preventScroll: true });
+    setState("connected", `Connected${viewOnly ? " (view only)" : ""}`);
+    if (!viewOnly) conn.focus({ preventScroll: true });
   });
   conn.addEventListener("securityfailure", (e) => {
     const d = (e as CustomEvent<{ status: number; reason?: string }>).detail;
@@ -508,7 +513,7 @@ ui.clipSend.addEventListener("click", () => {
 
 buildKeysMenu();
 setTitle(params.title);
-if (params.viewOnly) document.body.classList.add("view-only");
+showViewOnly(params.viewOnly);
 takeMessages(onMessage);
 if (engineOrigins.length === 0) {
   setState("waiting", "No engine origin configured", {

@@ -40,6 +40,9 @@ export const serveArgs = {
   "vnc-verify-name": { type: "boolean", description: "With --vnc-ca: also check the certificate names the ticket's host" },
   "vnc-client-cert": { type: "string", description: "Client certificate for VNC servers with verify-peer=on (PEM)", valueHint: "file" },
   "vnc-client-key": { type: "string", description: "Key of --vnc-client-cert (PEM)", valueHint: "file" },
+  "kubevirt-ca": { type: "string", description: "Verify websocket (KubeVirt) targets' certificates against this CA (PEM); default: the system trust store", valueHint: "file" },
+  "kubevirt-insecure": { type: "boolean", description: "Do not verify websocket (KubeVirt) targets' certificates, as oVirt's proxy does (the bearer token goes to anyone)" },
+  "view-only": { type: "boolean", description: "Every console is read-only: the proxy drops keyboard, mouse and clipboard input" },
   "max-sessions": { type: "string", description: "Open sessions at most, overall; more get 503 (default 2000, 0 = no cap)", valueHint: "n" },
   "max-sessions-per-ip": { type: "string", description: "Open sessions at most per client address; more get 429 (default 64)", valueHint: "n" },
   "max-sessions-per-ticket": { type: "string", description: "Open sessions at most per ticket; more get 429 (default 8)", valueHint: "n" },
@@ -88,6 +91,7 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
     throw new ConfigError("--engine-cert FILE is required to verify tickets (or --allow-unsigned to accept plain targets)");
   }
   if (!str(args["vnc-ca"]) && args["vnc-verify-name"]) throw new ConfigError("--vnc-verify-name needs --vnc-ca");
+  if (str(args["kubevirt-ca"]) && args["kubevirt-insecure"]) throw new ConfigError("--kubevirt-ca and --kubevirt-insecure exclude each other: give one");
   if (Boolean(str(args["vnc-client-cert"])) !== Boolean(str(args["vnc-client-key"]))) {
     throw new ConfigError("--vnc-client-cert and --vnc-client-key go together");
   }
@@ -109,6 +113,9 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
     vncVerifyName: Boolean(args["vnc-verify-name"]),
     vncClientCertFile: str(args["vnc-client-cert"]),
     vncClientKeyFile: str(args["vnc-client-key"]),
+    kubevirtCaFile: str(args["kubevirt-ca"]),
+    kubevirtInsecure: Boolean(args["kubevirt-insecure"]),
+    viewOnly: Boolean(args["view-only"]),
     limits: {
       maxSessions: intArg("max-sessions", args["max-sessions"], DEFAULT_LIMITS.maxSessions, 0, 1_000_000),
       maxSessionsPerIp: intArg("max-sessions-per-ip", args["max-sessions-per-ip"], DEFAULT_LIMITS.maxSessionsPerIp, 0, 1_000_000),

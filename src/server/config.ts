@@ -42,6 +42,10 @@ export interface ServerConfig {
     clientCertPem: string | null;
     clientKeyPem: string | null;
   };
+  /** Websocket (KubeVirt) targets: CA to verify them with (null = system store), or no check at all. */
+  kubevirt: { caPem: string | null; insecure: boolean };
+  /** Every session is view-only (`--view-only`); a ticket's `view_only` makes just its own so. */
+  viewOnly: boolean;
   /** Admission caps and session time limits. */
   limits: Limits;
   /** Largest websocket message accepted from a browser; larger closes 1009. */
@@ -66,6 +70,8 @@ export const SERVER_DEFAULTS = {
   clockSkewSeconds: 5,
   connectTimeoutSeconds: 10,
   vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
+  kubevirt: { caPem: null, insecure: false },
+  viewOnly: false,
   limits: DEFAULT_LIMITS,
   maxMessageBytes: 1024 * 1024,
   trustedProxies: [],

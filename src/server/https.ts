@@ -9,7 +9,7 @@
 import type { Server } from "bun";
 import { constants } from "node:crypto";
 import type { ServerConfig } from "./config.ts";
-import { decideUpgrade, targetLabel } from "./upgrade.ts";
+import { decideUpgrade, targetLabel, type UpgradeTarget } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
 import { SessionRegistry } from "./limits.ts";
@@ -19,6 +19,7 @@ import { compileOriginCheck } from "../policy/origin.ts";
 import { compileCidrList } from "../policy/cidr.ts";
 import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
+import { connectWebsocket } from "../relay/websocket-target.ts";
 import { Recorder } from "../relay/recorder.ts";
 import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/bun-socket.ts";
 import { tagged, logEvent } from "../log.ts";
@@ -81,8 +82,12 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const sockets = new Map<SessionState, SessionSocket>();
   let draining = false;
 
-  const connectFor = (sslTarget: boolean) =>
-    sslTarget ? (req: ConnectRequest): Promise<ConnectedTarget> => connectVencrypt(req, config.vnc) : connectPlain;
+  /** The connector a ticket's target needs: websocket (KubeVirt `path`), VeNCrypt, or plain TCP. */
+  const connectFor = (t: UpgradeTarget): ((req: ConnectRequest) => Promise<ConnectedTarget>) => {
+    const { path, token } = t;
+    if (path !== null) return (req) => connectWebsocket(req, { path, token }, config.kubevirt);
+    return t.sslTarget ? (req) => connectVencrypt(req, config.vnc) : connectPlain;
+  };
 
   async function upgrade(req: Request, srv: Server<SessionState>, client: string): Promise<Response | undefined> {
     const t0 = performance.now();
@@ -126,8 +131,11 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         ticketHost: d.target.host,
         timeoutMs: config.connectTimeoutSeconds * 1000,
       },
-      connect: connectFor(d.target.sslTarget),
-      checkPlainOffer: !d.target.sslTarget,
+      connect: connectFor(d.target),
+      // ssl_target is not used on the websocket path (as oVirt): its RFB is checked like plain.
+      checkPlainOffer: !d.target.sslTarget || d.target.path !== null,
+      viewOnly: d.target.viewOnly || config.viewOnly,
+      onInputDropped: () => metrics.inputDropped++,
       recorder: config.recordDir ? openRecorder(config.recordDir, id, client, targetLabel(d.target.host, d.target.port), d.ticketHash) : null,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {

@@ -35,6 +35,10 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
   }
   const engine = o.engineCertFile ? loadEngineCert(o.engineCertFile) : null;
   if (o.recordDir) warnings.push(`--record: every session is recorded into ${o.recordDir} (files hold keystrokes; mode 0600)`);
+  if (o.kubevirtInsecure) {
+    warnings.push("--kubevirt-insecure: websocket (KubeVirt) targets' certificates are not checked; their bearer tokens go to whoever answers");
+  }
+  if (o.viewOnly) warnings.push("--view-only: every console is read-only (keyboard, mouse and clipboard input is dropped)");
   if (o.allowUnsigned) warnings.push("--allow-unsigned: plain novnc-target cookies are accepted; only the allowlist guards targets");
   // Compile the client lists now so a bad CIDR stops start-up with its flag named.
   compileCidrList(o.trustedProxies, "--trusted-proxy", false);
@@ -59,6 +63,8 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     trustedProxies: o.trustedProxies,
     metricsAllow: o.metricsAllow,
     recordDir: o.recordDir ? checkRecordDir(o.recordDir) : null,
+    kubevirt: { caPem: o.kubevirtCaFile ? readPem(o.kubevirtCaFile, "--kubevirt-ca") : null, insecure: o.kubevirtInsecure },
+    viewOnly: o.viewOnly,
     vnc: {
       caPem: o.vncCaFile ? readPem(o.vncCaFile, "--vnc-ca") : null,
       verifyName: o.vncVerifyName,

@@ -33,6 +33,8 @@ export class Metrics {
   readonly sessionsClosed = new Map<Outcome, number>();
   bytesUp = 0;
   bytesDown = 0;
+  /** Input messages view-only sessions dropped. */
+  inputDropped = 0;
   readonly refusals = new Map<string, number>();
   readonly handshake = new Histogram();
   readonly connect = new Histogram();
@@ -63,6 +65,9 @@ export class Metrics {
       "# TYPE novnc_proxy_bytes_total counter",
       `novnc_proxy_bytes_total{direction="up"} ${this.bytesUp}`,
       `novnc_proxy_bytes_total{direction="down"} ${this.bytesDown}`,
+      "# HELP novnc_proxy_input_dropped_total Input messages (key, pointer, clipboard, ...) view-only sessions dropped.",
+      "# TYPE novnc_proxy_input_dropped_total counter",
+      `novnc_proxy_input_dropped_total ${this.inputDropped}`,
       "# HELP novnc_proxy_upgrade_refusals_total Websocket upgrades refused, by reason.",
       "# TYPE novnc_proxy_upgrade_refusals_total counter",
       ...[...this.refusals].map(([r, n]) => `novnc_proxy_upgrade_refusals_total{reason="${r}"} ${n}`),

@@ -26,6 +26,12 @@ export interface ServeOptions {
   vncVerifyName: boolean;
   vncClientCertFile?: string;
   vncClientKeyFile?: string;
+  /** CA that websocket (KubeVirt) targets' certificates must chain to; default the system store. */
+  kubevirtCaFile?: string;
+  /** oVirt's behaviour: send the bearer token to any certificate (warned about at start). */
+  kubevirtInsecure: boolean;
+  /** Every session is view-only, whatever its ticket says. */
+  viewOnly: boolean;
   limits: Limits;
   maxMessageBytes: number;
   trustedProxies: string[];
