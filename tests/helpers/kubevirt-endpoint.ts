@@ -14,6 +14,8 @@ export interface KubevirtEndpoint {
   /** Subprotocol headers received, verbatim (tests look for the token in them). */
   protocolHeaders: string[];
   paths: string[];
+  /** Closes every open websocket with 1000 (the VM's console going away). */
+  closeAll(): void;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ interface Conn {
 export async function startKubevirtEndpoint(opts: { certPem: string; keyPem: string; token: string; vncPort: number }): Promise<KubevirtEndpoint> {
   const bearer = `base64url.bearer.authorization.k8s.io.${Buffer.from(opts.token).toString("base64url")}`;
   const state = { requests: 0, protocolHeaders: [] as string[], paths: [] as string[] };
+  const open = new Set<ServerWebSocket<Conn>>();
   const server = Bun.serve<Conn>({
     hostname: "127.0.0.1",
     port: 0,
@@ -43,6 +46,7 @@ export async function startKubevirtEndpoint(opts: { certPem: string; keyPem: str
     websocket: {
       perMessageDeflate: false,
       async open(ws) {
+        open.add(ws);
         ws.pause();
         try {
           ws.data.vnc = await Bun.connect<ServerWebSocket<Conn>>({
@@ -95,6 +99,7 @@ export async function startKubevirtEndpoint(opts: { certPem: string; keyPem: str
         ws.data.vnc?.resume();
       },
       close(ws) {
+        open.delete(ws);
         ws.data.vnc?.end();
       },
     },
@@ -106,6 +111,9 @@ export async function startKubevirtEndpoint(opts: { certPem: string; keyPem: str
     },
     protocolHeaders: state.protocolHeaders,
     paths: state.paths,
+    closeAll: () => {
+      for (const ws of open) ws.close(1000, "console closed");
+    },
     stop: () => server.stop(true),
   };
 }

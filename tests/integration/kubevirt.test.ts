@@ -77,6 +77,14 @@ describe.skipIf(!hasQemu)("websocket (KubeVirt) targets through the binary", () 
     expect(withCa.output()).not.toContain(TOKEN);
   });
 
+  test("the target closing its websocket ends the session with 1000 after the bytes it sent", async () => {
+    const t = await openWs(`wss://127.0.0.1:${withCa.port}/${ticket(trusted.port)}`);
+    const r = await rfbHandshake(t, PASSWORD);
+    expect(r.securityResult).toBe("ok");
+    trusted.closeAll();
+    expect(await t.closed).toEqual({ code: 1000, reason: "Target closed" });
+  });
+
   test("--kubevirt-insecure: connects to a certificate nobody vouches for, and says so at start", async () => {
     expect(insecure.output()).toContain("--kubevirt-insecure");
     const t = await openWs(`wss://127.0.0.1:${insecure.port}/${ticket(untrusted.port)}`);
