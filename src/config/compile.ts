@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { X509Certificate, KeyObject } from "node:crypto";
+import { X509Certificate, type KeyObject } from "node:crypto";
 import { ConfigError } from "../errors.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
@@ -15,6 +15,7 @@ import { keyFileModeWarning, loadEngineCert, loadPemIdentity, makeSelfSigned, ty
 import { resolveKeystorePassword } from "../tls/password.ts";
 import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
 import { readInputFile } from "../tls/read-file.ts";
+import { isCertificateLabel, splitPem } from "../tls/pem.ts";
 import { originsFromCertificate, originsFromEngineConf, uniqueOrigins, type SourcedOrigin } from "./engine-origins.ts";
 import { readConfLayers } from "./load-conf.ts";
 import { mergeSettings, type Merged } from "./merge.ts";
@@ -122,7 +123,7 @@ export function compileSettings(m: Input, env: Record<string, string | undefined
       clientCertPem: v["vnc-client-cert"] ? readPem(v["vnc-client-cert"], "--vnc-client-cert") : null,
       clientKeyPem: v["vnc-client-key"] ? readPem(v["vnc-client-key"], "--vnc-client-key") : null,
     },
-    kubevirt: { caPem: v["kubevirt-ca"] ? readPem(v["kubevirt-ca"], "--kubevirt-ca") : null, insecure: v["kubevirt-insecure"] },
+    kubevirt: { caPem: v["kubevirt-ca"] ? readCaBundle(v["kubevirt-ca"]) : null, insecure: v["kubevirt-insecure"] },
     ...(pre.extraRoutes ? { extraRoutes: pre.extraRoutes } : {}),
   };
   return {
@@ -188,6 +189,23 @@ function engineConfOrigins(confBase: string, warnings: string[]): SourcedOrigin[
     warnings.push(`${base}.d: ${err instanceof Error ? err.message : String(err)}; engine origins from it skipped`);
     return [];
   }
+}
+
+/**
+ * The websocket targets' CA: only its certificates, each one parsed now, so a wrong file stops
+ * start-up with its name instead of failing every KubeVirt session later.
+ */
+function readCaBundle(file: string): string {
+  const blocks = splitPem(readInputFile(file, "--kubevirt-ca").toString("utf8")).filter((b) => isCertificateLabel(b.label));
+  if (blocks.length === 0) throw new ConfigError(`--kubevirt-ca ${file}: no PEM certificate in it`);
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b.text);
+    } catch {
+      throw new ConfigError(`--kubevirt-ca ${file}: a certificate in it does not parse`);
+    }
+  }
+  return blocks.map((b) => b.text).join("");
 }
 
 /** The recording folder must exist and be writable; recordings are sensitive, so say so. */
