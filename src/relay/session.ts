@@ -105,6 +105,11 @@ export class Session {
     if (info.checkPlainOffer) this.downStages = [new DowngradeGuard()];
   }
 
+  /** How many stages each direction still runs (0 = that direction is a bare pump). */
+  get stagesInPath(): { up: number; down: number } {
+    return { up: this.upStages?.length ?? 0, down: this.downStages?.length ?? 0 };
+  }
+
   /** The browser's websocket opened: connect to the target; browser input waits (paused) until then. */
   async open(browser: BrowserSocket): Promise<void> {
     this.browser = browser;

@@ -200,6 +200,25 @@ describe("Session with fake sides", () => {
     expect(session.outcome).toBe("protocol_error");
   });
 
+  test("a plain session runs no stage once the downgrade guard has decided", async () => {
+    const { session, target } = await start({ checkPlainOffer: true });
+    expect(session.stagesInPath).toEqual({ up: 0, down: 1 });
+    target.events.data(VNC_OPENING);
+    expect(session.stagesInPath).toEqual({ up: 0, down: 0 });
+    session.browserClosed(1000, "");
+  });
+
+  test("view-only over VeNCrypt: the filter sees the browser's whole stream, then the answer is swallowed", async () => {
+    const expectBytes = concat("RFB 003.008\n", [2]);
+    const { session, target } = await start({ viewOnly: true }, { clientPreface: concat("RFB 003.008\n", [1, 2]), clientExpect: expectBytes });
+    expect(session.stagesInPath).toEqual({ up: 2, down: 0 });
+    const auth = new Uint8Array(16).fill(5);
+    session.fromBrowser(concat(expectBytes, auth, [0], [4, 1, 0, 0, 0, 0, 0, 0x61], [3, 0, 0, 0, 0, 0, 0, 1, 0, 1]));
+    expect(target.written.flat()).toEqual([...concat(auth, [1], [3, 0, 0, 0, 0, 0, 0, 1, 0, 1])]);
+    expect(session.stagesInPath).toEqual({ up: 1, down: 0 });
+    session.browserClosed(1000, "");
+  });
+
   test("target bytes that arrive before connect resolves are delivered after it, in order", async () => {
     const target = new FakeTarget();
     const browser = new FakeBrowser();
