@@ -4,6 +4,7 @@
  */
 import type { Socket } from "bun";
 import { isIP } from "node:net";
+import { printable } from "../printable.ts";
 
 /** Does the leaf certificate name `host`? IPs must be an IP SAN, names a DNS SAN (or CN). */
 export function certNamesHost(sock: Socket<undefined>, host: string): boolean {
@@ -18,6 +19,5 @@ export function shortError(err: unknown): string {
   if (!err) return "connection closed";
   const e = err as { code?: string; message?: string };
   const text = e.code ?? e.message ?? String(err);
-  const line = (text.split("\n")[0] ?? "").trim();
-  return line.length > 60 ? `${line.slice(0, 60)}...` : line || "error";
+  return printable((text.split("\n")[0] ?? "").trim(), 60) || "error";
 }

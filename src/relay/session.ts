@@ -12,6 +12,7 @@
 import { tagged, logEvent } from "../log.ts";
 import { CLOSE, type Outcome } from "./close.ts";
 import { Pump, WRITE_FULL, type Sink } from "./pump.ts";
+import { printable } from "../printable.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
 import { DIRECTION_DOWN, DIRECTION_UP, type Recorder } from "./recorder.ts";
 import { isFailure, type Stage, type StageFailure } from "./stages/stage.ts";
@@ -280,7 +281,7 @@ export class Session {
       this.outcome = "protocol_error";
     }
     this.outcome ??= "client_closed";
-    const closeReason = this.closeReason || `${code}${reason ? ` ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 60)}` : ""} by client`;
+    const closeReason = this.closeReason || `${code}${reason ? ` ${printable(reason, 60)}` : ""} by client`;
     const seconds = (performance.now() - this.startedAt) / 1000;
     const dropped = this.viewOnly ? ` dropped=${this.inputDropped}` : "";
     logEvent(

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { concat, splittings } from "../helpers/chunks.ts";
 import { ClientMessageParser, type ClientMessage } from "../../src/demo/client-messages.ts";
+import { NOVNC_PIXEL_FORMAT } from "../helpers/rfb-client.ts";
 
 function feed(parser: ClientMessageParser, chunks: Uint8Array[]): ClientMessage[] {
   return chunks.flatMap((c) => parser.push(c));
@@ -21,18 +22,7 @@ const expected: ClientMessage[] = [
   { type: "client-init", shared: true },
   {
     type: "set-pixel-format",
-    format: {
-      bitsPerPixel: 32,
-      depth: 24,
-      bigEndian: false,
-      trueColour: true,
-      redMax: 255,
-      greenMax: 255,
-      blueMax: 255,
-      redShift: 0,
-      greenShift: 8,
-      blueShift: 16,
-    },
+    format: NOVNC_PIXEL_FORMAT,
   },
   { type: "set-encodings", encodings: [0, 1, -223] },
   { type: "update-request", incremental: true, x: 10, y: 20, width: 256, height: 200 },

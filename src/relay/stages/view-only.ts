@@ -17,7 +17,6 @@ import {
   CLIENT_FRAMEBUFFER_UPDATE_REQUEST,
   CLIENT_KEY_EVENT,
   CLIENT_POINTER_EVENT,
-  CLIENT_QEMU,
   CLIENT_SET_ENCODINGS,
   CLIENT_SET_PIXEL_FORMAT,
   RFB_VERSION_LENGTH,
@@ -32,6 +31,7 @@ export const CLIENT_ENABLE_CONTINUOUS_UPDATES = 150;
 export const CLIENT_FENCE = 248;
 export const CLIENT_XVP = 250;
 export const CLIENT_SET_DESKTOP_SIZE = 251;
+export const CLIENT_QEMU = 255;
 /** QEMU client message subtypes (type 255). */
 export const QEMU_EXTENDED_KEY_EVENT = 0;
 export const QEMU_AUDIO = 1;
