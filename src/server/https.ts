@@ -10,7 +10,7 @@ import type { Server } from "bun";
 import { constants } from "node:crypto";
 import { hostname } from "node:os";
 import type { ServerConfig } from "./config.ts";
-import { decideUpgrade, targetLabel } from "./upgrade.ts";
+import { decideUpgrade, targetLabel, type UpgradeTarget } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
 import { SessionRegistry } from "./limits.ts";
@@ -20,10 +20,12 @@ import { Metrics } from "./metrics.ts";
 import { clientAddress, canonicalPeer } from "./client-ip.ts";
 import { compileOriginCheck } from "../policy/origin.ts";
 import { compileCidrList } from "../policy/cidr.ts";
-import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
+import type { ConnectRequest, ConnectedTarget } from "../relay/target.ts";
+import { connectPlain } from "../relay/tcp-target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
+import { connectWebsocket } from "../relay/websocket-target.ts";
 import { Recorder } from "../relay/recorder.ts";
-import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
+import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/bun-socket.ts";
 import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
 
@@ -86,8 +88,12 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   // Replaced by the Redis store once the port (part of the default instance id) is known.
   let store: SessionStore = new LocalStore(registry);
 
-  const connectFor = (sslTarget: boolean) =>
-    sslTarget ? (req: ConnectRequest): Promise<ConnectedTarget> => connectVencrypt(req, config.vnc) : connectPlain;
+  /** The connector a ticket's target needs: websocket (KubeVirt `path`), VeNCrypt, or plain TCP. */
+  const connectFor = (t: UpgradeTarget): ((req: ConnectRequest) => Promise<ConnectedTarget>) => {
+    const { path, token } = t;
+    if (path !== null) return (req) => connectWebsocket(req, { path, token }, config.kubevirt);
+    return t.sslTarget ? (req) => connectVencrypt(req, config.vnc) : connectPlain;
+  };
 
   async function upgrade(req: Request, srv: Server<SessionState>, client: string): Promise<Response | undefined> {
     const t0 = performance.now();
@@ -119,8 +125,11 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         ticketHost: d.target.host,
         timeoutMs: config.connectTimeoutSeconds * 1000,
       },
-      connect: connectFor(d.target.sslTarget),
-      checkPlainOffer: !d.target.sslTarget,
+      connect: connectFor(d.target),
+      // ssl_target is not used on the websocket path (as oVirt): its RFB is checked like plain.
+      checkPlainOffer: !d.target.sslTarget || d.target.path !== null,
+      viewOnly: d.target.viewOnly || config.viewOnly,
+      onInputDropped: () => metrics.inputDropped++,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
         store.remove(s);
@@ -142,11 +151,11 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       });
       return refuse(capped.status, capped.reason);
     }
-    if (config.recordDir) data.recorder = openRecorder(config.recordDir, id, client, label, d.ticketHash);
+    if (config.recordDir) data.info.recorder = openRecorder(config.recordDir, id, client, label, d.ticketHash);
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
     if (!srv.upgrade(req, { data, headers })) {
       store.remove(data);
-      data.recorder?.close();
+      data.info.recorder?.close();
       return refuse(400, "websocket upgrade failed");
     }
     metrics.sessionsOpened++;
