@@ -20,11 +20,15 @@ export interface TestRedis {
   thaw(): void;
 }
 
-export async function startRedis(extra: string[] = []): Promise<TestRedis> {
+/** `tls`: serve TLS only (rediss://) with this certificate and key (no client certificates asked). */
+export async function startRedis(extra: string[] = [], tls?: { cert: string; key: string; ca: string }): Promise<TestRedis> {
   const port = freePort();
+  const listen = tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no"]
+    : ["--port", String(port)];
   let proc: Subprocess | null = null;
   const start = async () => {
-    proc = Bun.spawn([REDIS_BINARY, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", ...extra], {
+    proc = Bun.spawn([REDIS_BINARY, ...listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", ...extra], {
       stdin: "ignore",
       stdout: "ignore",
       stderr: "pipe",
@@ -38,7 +42,7 @@ export async function startRedis(extra: string[] = []): Promise<TestRedis> {
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
     pid: () => proc!.pid,
     start,
     async stop() {

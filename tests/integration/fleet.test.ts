@@ -236,6 +236,38 @@ describe("store password", () => {
   });
 });
 
+describe("store over TLS", () => {
+  test("rediss:// verifies Redis's certificate: trusted through NODE_EXTRA_CA_CERTS it is up, untrusted it is down", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "novnc-rediss-"));
+    const openssl = (...args: string[]) => Bun.spawnSync(["openssl", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+    const at = (f: string) => join(dir, f);
+    try {
+      expect(openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at("ca.key"), "-out", at("ca.pem"), "-days", "2", "-subj", "/CN=redis test CA")).toBe(0);
+      expect(openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", at("redis.key"), "-out", at("redis.csr"), "-subj", "/CN=127.0.0.1")).toBe(0);
+      writeFileSync(at("ext"), "subjectAltName=IP:127.0.0.1\n");
+      expect(openssl("x509", "-req", "-in", at("redis.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("ext"), "-out", at("redis.pem"))).toBe(0);
+      const secure = await startRedis([], { cert: at("redis.pem"), key: at("redis.key"), ca: at("ca.pem") });
+      try {
+        expect(secure.url).toStartWith("rediss://");
+        const args = serveArgs(keys, "--allow", `127.0.0.1:${echo.port}`, "--single-use", "--store", secure.url, "--store-prefix", newPrefix());
+        const trusted = await startProxy(args, { env: { NODE_EXTRA_CA_CERTS: at("ca.pem") } });
+        started.push(trusted);
+        expect(await storeState(trusted)).toBe("up");
+        expect((await open(trusted, ticket())).reply.status).toBe(101);
+        const untrusted = await startProxy(args);
+        started.push(untrusted);
+        expect(untrusted.output()).toMatch(/store rediss:\/\/127\.0\.0\.1:\d+ unreachable/);
+        expect(await storeState(untrusted)).toBe("down");
+        expect((await upgradeStatus(untrusted.port, `/${ticket()}`)).status).toBe(503);
+      } finally {
+        await secure.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("concurrency", () => {
   test("many simultaneous uses of one single-use ticket across three instances admit exactly one", async () => {
     const prefix = newPrefix();
