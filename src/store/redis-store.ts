@@ -57,11 +57,14 @@ export class RedisStore implements SessionStore {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly keys;
   private readonly timeoutMs: number;
-  /** Sessions this instance holds, for lease refreshes (the registry keys them by object). */
-  private readonly live = new Set<StoredSession>();
+  /**
+   * Sessions this instance holds, for lease refreshes (the registry keys them by object), with the
+   * per-address key each was admitted under (a reload may change how addresses are grouped).
+   */
+  private readonly live = new Map<StoredSession, string>();
   private readonly pending = new Set<Promise<unknown>>();
-  /** Sessions that ended while the store was down (-> when), deleted from it if it is back within their lease. */
-  private readonly ended = new Map<StoredSession, number>();
+  /** Sessions that ended while the store was down, deleted from it if it is back within their lease. */
+  private readonly ended = new Map<StoredSession, { ip: string; at: number }>();
   /** Script text -> SHA-1 as loaded on the current connection. */
   private readonly shas = new Map<string, string>();
 
@@ -93,10 +96,11 @@ export class RedisStore implements SessionStore {
     const local = this.registry.admit(s.client, s.ticketId, now);
     if (local) return local;
     const singleUse = limits.singleUse && s.ticketId !== null;
+    const ip = this.ipKey(s.client);
     if (!this.up) {
       if (singleUse) return STORE_DOWN;
       this.registry.add(s, usedUntil);
-      this.live.add(s);
+      this.live.set(s, ip);
       return null;
     }
     // Reserve locally first: another admission on this instance sees the slot taken meanwhile.
@@ -108,7 +112,7 @@ export class RedisStore implements SessionStore {
       answer = String(
         await this.script(ADMIT_SCRIPT, [
           "5",
-          k.sessions, k.ip(this.ipKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : k.sessions, s.ticketId ? k.used(s.ticketId) : k.sessions, k.session(s.id),
+          k.sessions, k.ip(ip), s.ticketId ? k.ticket(s.ticketId) : k.sessions, s.ticketId ? k.used(s.ticketId) : k.sessions, k.session(s.id),
           s.id, String(limits.maxSessions), String(limits.maxSessionsPerIp), String(limits.maxSessionsPerTicket), singleUse ? "1" : "0",
           String(Math.max(1000, (usedUntil ?? now) - now)), String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
           s.ticketId ? "1" : "0",
@@ -120,12 +124,12 @@ export class RedisStore implements SessionStore {
         this.unreserve(s);
         return STORE_DOWN;
       }
-      this.live.add(s);
+      this.live.set(s, ip);
       return null;
     }
     this.hooks.observe?.((performance.now() - t0) / 1000);
     if (answer === "ok") {
-      this.live.add(s);
+      this.live.set(s, ip);
       return null;
     }
     this.unreserve(s, answer === "ticket_reused");
@@ -144,19 +148,21 @@ export class RedisStore implements SessionStore {
 
   remove(s: StoredSession): void {
     this.registry.remove(s);
-    if (!this.live.delete(s)) return;
+    const ip = this.live.get(s);
+    if (ip === undefined) return;
+    this.live.delete(s);
     if (!this.up) {
       // Its lease would run out by itself; a store that was only unreachable hears it sooner.
-      this.ended.set(s, Date.now());
+      this.ended.set(s, { ip, at: Date.now() });
       return;
     }
-    this.unregister(s);
+    this.unregister(s, ip);
   }
 
   /** Deletes an ended session's entries (best effort; its lease ends them anyway). */
-  private unregister(s: StoredSession): void {
+  private unregister(s: StoredSession, ip: string): void {
     const k = this.keys;
-    const p = this.script(RELEASE_SCRIPT, ["4", k.sessions, k.ip(this.ipKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id), s.id])
+    const p = this.script(RELEASE_SCRIPT, ["4", k.sessions, k.ip(ip), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id), s.id])
       .catch(() => {}) // down: its lease runs out
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
@@ -256,7 +262,7 @@ export class RedisStore implements SessionStore {
     if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
     else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
     this.lastRefresh = 0; // refill at once: the store may have come back empty
-    for (const s of this.ended.keys()) this.unregister(s);
+    for (const [s, { ip }] of this.ended) this.unregister(s, ip);
     this.ended.clear();
   }
 
@@ -267,7 +273,7 @@ export class RedisStore implements SessionStore {
     try {
       if (!this.up) await this.connect();
       if (!this.up) {
-        for (const [s, at] of this.ended) if (Date.now() - at > LEASE_MS) this.ended.delete(s);
+        for (const [s, { at }] of this.ended) if (Date.now() - at > LEASE_MS) this.ended.delete(s);
         return;
       }
       await this.takeKills();
@@ -292,11 +298,11 @@ export class RedisStore implements SessionStore {
     const k = this.keys;
     const now = Date.now();
     const cmds: Promise<unknown>[] = [];
-    for (const s of this.live) {
+    for (const [s, ip] of this.live) {
       cmds.push(
         this.script(REFRESH_SCRIPT, [
           "4",
-          k.sessions, k.ip(this.ipKey(s.client)), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id),
+          k.sessions, k.ip(ip), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id),
           s.id, String(LEASE_MS), this.opts.instanceId, s.client, s.targetLabel, s.ticketHash,
           String(s.bytesUp), String(s.bytesDown), String(Math.max(0, now - s.openedAt)),
         ]),
