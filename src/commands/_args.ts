@@ -53,6 +53,20 @@ export function intArg(name: string, value: unknown, def: number, min: number, m
   return n;
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4 };
+
+/** A size in bytes, optionally with a binary unit (`512MiB`, `1g`), at least 1; or a ConfigError naming the flag. */
+export function byteSizeArg(name: string, value: unknown, def: number): number {
+  if (value === undefined || value === "" || value === true) return def;
+  const s = String(value).trim();
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(s);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ConfigError(`--${name} "${s}": expected a size in bytes, e.g. 1048576, 512MiB or 1GiB`);
+  const n = Number(m[1]) * unit;
+  if (n < 1 || !Number.isSafeInteger(n)) throw new ConfigError(`--${name} "${s}": out of range`);
+  return n;
+}
+
 /** `[HOST:]PORT`: "6100", "127.0.0.1:6100", "[::1]:6100", "*:6100" (all addresses). */
 export function parseListen(value: string, defaultPort = 6100): { hostname: string; port: number } {
   const v = value.trim();

@@ -4,7 +4,7 @@
  * (src/server/lifecycle.ts).
  */
 import { defineCommand } from "citty";
-import { commonArgs, applyLogLevel, repeated, intArg, parseListen } from "./_args.ts";
+import { commonArgs, applyLogLevel, repeated, intArg, byteSizeArg, parseListen } from "./_args.ts";
 import { ConfigError } from "../errors.ts";
 import { setLogFormat, type LogFormat } from "../log.ts";
 import { SERVER_DEFAULTS } from "../server/config.ts";
@@ -27,7 +27,7 @@ export const serveArgs = {
   alias: { type: "string", description: "Keystore entry to use (default: the only key entry)", valueHint: "name" },
   "self-signed": { type: "boolean", description: "Try-out only: serve an in-memory self-signed certificate (browsers will warn)" },
   "tls-min": { type: "string", description: "Minimum TLS version offered: 1.2 or 1.3 (default 1.2)", valueHint: "1.2|1.3" },
-  ciphers: { type: "string", description: "OpenSSL cipher list for TLS 1.2 (default: Bun's secure defaults)", valueHint: "list" },
+  ciphers: { type: "string", description: "OpenSSL cipher list for TLS 1.2 (default: Mozilla intermediate, ECDHE with AES-GCM or ChaCha20-Poly1305)", valueHint: "list" },
   "engine-cert": { type: "string", description: "Engine certificate (PEM) that verifies tickets (oVirt CERT_FOR_DATA_VERIFICATION)", valueHint: "file" },
   "allow-unsigned": { type: "boolean", description: "Also accept an unsigned novnc-target=HOST:PORT cookie, guarded only by the allowlist" },
   allow: { type: "string", description: "Allowed targets, repeatable: CIDR, IP or host name, optionally :PORTS (5900-6923 or a comma list). Default: any unicast host, ports 5900-6923", valueHint: "spec" },
@@ -43,6 +43,7 @@ export const serveArgs = {
   "max-sessions": { type: "string", description: "Open sessions at most, overall; more get 503 (default 2000, 0 = no cap)", valueHint: "n" },
   "max-sessions-per-ip": { type: "string", description: "Open sessions at most per client address; more get 429 (default 64)", valueHint: "n" },
   "max-sessions-per-ticket": { type: "string", description: "Open sessions at most per ticket; more get 429 (default 8)", valueHint: "n" },
+  "ipv6-prefix": { type: "string", description: "IPv6 clients count against --max-sessions-per-ip by this network prefix (default 64; 128 = per address)", valueHint: "bits" },
   "single-use": { type: "boolean", description: "A ticket opens one session only; a second use gets 403 (noVNC reconnects then need a new ticket)" },
   "idle-timeout": { type: "string", description: "Close a session after this many seconds without a byte either way, 1008 (default 0 = never)", valueHint: "seconds" },
   "session-limit": { type: "string", description: "Close any session this many seconds after it opened, 1008 (default 0 = never)", valueHint: "seconds" },
@@ -51,6 +52,8 @@ export const serveArgs = {
   "metrics-allow": { type: "string", description: "Only these clients (CIDR) may read /healthz and /metrics, repeatable (default: everyone)", valueHint: "cidr" },
   "drain-timeout": { type: "string", description: "On SIGTERM, seconds to let sessions finish before closing them with 1001 (default 30)", valueHint: "seconds" },
   record: { type: "string", description: "Record every session's bytes into files (mode 0600) in this folder, for debugging; they hold keystrokes", valueHint: "dir" },
+  "record-max-bytes": { type: "string", description: "With --record: stop a session's recording past this size, with a marker; the session goes on (default 1GiB)", valueHint: "bytes" },
+  "record-max-total": { type: "string", description: "With --record: past this much in the folder, new sessions are not recorded, with a warning (default 10GiB)", valueHint: "bytes" },
   "log-format": { type: "string", description: "Log lines as text (default) or json (one object per line, for journald/collectors)", valueHint: "text|json" },
   ...configArgs,
   ...commonArgs,
@@ -114,6 +117,7 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
       maxSessionsPerIp: intArg("max-sessions-per-ip", args["max-sessions-per-ip"], DEFAULT_LIMITS.maxSessionsPerIp, 0, 1_000_000),
       maxSessionsPerTicket: intArg("max-sessions-per-ticket", args["max-sessions-per-ticket"], DEFAULT_LIMITS.maxSessionsPerTicket, 0, 1_000_000),
       singleUse: Boolean(args["single-use"]),
+      ipv6Prefix: intArg("ipv6-prefix", args["ipv6-prefix"], DEFAULT_LIMITS.ipv6Prefix, 1, 128),
       idleTimeoutSeconds: intArg("idle-timeout", args["idle-timeout"], 0, 0, 7 * 86400),
       sessionMaxSeconds: intArg("session-limit", args["session-limit"], 0, 0, 30 * 86400),
     },
@@ -123,6 +127,8 @@ export function parseServeArgs(args: Flags, rawArgs: readonly string[], env: Rec
     drainTimeoutSeconds: intArg("drain-timeout", args["drain-timeout"], 30, 0, 3600),
     logFormat: parseLogFormat(str(args["log-format"]) ?? "text"),
     recordDir: str(args.record) ?? null,
+    recordMaxBytes: byteSizeArg("record-max-bytes", args["record-max-bytes"], SERVER_DEFAULTS.recordMaxBytes),
+    recordMaxTotal: byteSizeArg("record-max-total", args["record-max-total"], SERVER_DEFAULTS.recordMaxTotal),
   };
 }
 

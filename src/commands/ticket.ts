@@ -7,7 +7,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { ticketHash } from "../log.ts";
+import { ticketHash } from "../ticket/hash.ts";
 import { describeTicket } from "../ticket/describe.ts";
 import { ticketFromPath } from "../ticket/path.ts";
 import { DEFAULT_LIFETIME_SECONDS, signTicket } from "../ticket/sign.ts";

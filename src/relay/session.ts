@@ -40,7 +40,7 @@ export interface SessionInfo {
   connect: (req: ConnectRequest) => Promise<ConnectedTarget>;
   /** Plain ticket: watch the server's opening and refuse a VeNCrypt-only server (downgrade guard). */
   checkPlainOffer: boolean;
-  /** Session recording (`--record`), when enabled. */
+  /** Session recording (`--record`), when enabled; opened once the websocket is open. */
   recorder?: Recorder | null;
   /** Called once the target is connected, with how long it took (metrics). */
   onConnected?: (seconds: number) => void;
@@ -152,7 +152,11 @@ export async function onOpen(ws: SessionSocket): Promise<void> {
     }, s.connectRequest.timeoutMs);
   }
   if (connected.clientExpect) s.expect = connected.clientExpect;
-  if (connected.clientPreface) sendDown(ws, connected.clientPreface);
+  if (connected.clientPreface) {
+    // The recording holds what the browser saw, so the opening the proxy speaks for the server is in it.
+    s.recorder?.write(DIRECTION_DOWN, connected.clientPreface);
+    sendDown(ws, connected.clientPreface);
+  }
   flushUp(ws);
 }
 

@@ -16,7 +16,7 @@ export interface ServerConfig {
   identity: TlsIdentity;
   /** Minimum TLS version offered to browsers. */
   tlsMin: "1.2" | "1.3";
-  /** OpenSSL cipher string for TLS <= 1.2 (oVirt's SSL_CIPHERS). */
+  /** OpenSSL cipher string for TLS 1.2 (oVirt's SSL_CIPHERS); absent = DEFAULT_TLS12_CIPHERS. */
   ciphers?: string;
   /** Public key that verifies tickets; absent only when unsigned targets are allowed. */
   engineKey: KeyObject | null;
@@ -50,8 +50,12 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Clients allowed to read /healthz and /metrics (CIDRs); empty = everyone. */
   metricsAllow: string[];
-  /** Record every session's bytes into files in this folder (debugging); null = off. */
+  /** Record every admitted session's bytes into files in this folder (debugging); null = off. */
   recordDir: string | null;
+  /** A recording stops (with a marker) past this many bytes; the session goes on. */
+  recordMaxBytes: number;
+  /** Past this many bytes of recordings in the folder, new sessions are not recorded. */
+  recordMaxTotal: number;
   /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */
   extraRoutes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }
@@ -71,4 +75,6 @@ export const SERVER_DEFAULTS = {
   trustedProxies: [],
   metricsAllow: [],
   recordDir: null,
+  recordMaxBytes: 1024 ** 3,
+  recordMaxTotal: 10 * 1024 ** 3,
 } as const satisfies Partial<ServerConfig>;

@@ -4,7 +4,9 @@
  *
  * Reload (new certificate, key or engine certificate) starts a second listener on the same port
  * (SO_REUSEPORT) with the new TLS settings and stops the old one from accepting; sessions
- * already open on the old one keep flowing.
+ * already open on the old one keep flowing. The port is still ours alone: start-up fails when
+ * anything else holds it, and neither start-up nor a reload serves next to a foreign listener
+ * (port-owner.ts). Once draining, no reload opens a listener again.
  */
 import type { Server } from "bun";
 import { constants } from "node:crypto";
@@ -12,17 +14,20 @@ import type { ServerConfig } from "./config.ts";
 import { decideUpgrade, targetLabel } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
-import { SessionRegistry } from "./limits.ts";
+import { SessionRegistry, perIpKey, singleUseExpiry } from "./limits.ts";
+import { RefusalLogLimiter } from "./refusal-log.ts";
+import { addressInUse, foreignListeners } from "./port-owner.ts";
 import { Metrics } from "./metrics.ts";
 import { clientAddress, canonicalPeer } from "./client-ip.ts";
 import { compileOriginCheck } from "../policy/origin.ts";
 import { compileCidrList } from "../policy/cidr.ts";
 import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
-import { Recorder } from "../relay/recorder.ts";
+import { Recorder, recordingsSize } from "../relay/recorder.ts";
 import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
 import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
 
 const log = tagged("http");
 
@@ -52,6 +57,16 @@ function textResponse(status: number, body: string, type = "text/plain; charset=
 
 const refuse = (status: number, reason: string) => textResponse(status, `${reason}\n`);
 
+/**
+ * A refused upgrade also ends the connection: a client pipelining bad upgrades on one TLS
+ * connection gets one answer, not one per request.
+ */
+function refuseUpgrade(status: number, reason: string): Response {
+  const res = refuse(status, reason);
+  res.headers.set("connection", "close");
+  return res;
+}
+
 /** The per-request checks on the client side, compiled once per config (start and reload). */
 function compileClientPolicy(cfg: ServerConfig) {
   return {
@@ -63,55 +78,46 @@ function compileClientPolicy(cfg: ServerConfig) {
 
 let sessionCounter = 0;
 
-/** A recorder for a new session, or null (logged) when its file cannot be created. */
-function openRecorder(dir: string, id: string, client: string, target: string, ticket: string): Recorder | null {
-  try {
-    return new Recorder(dir, id, { session: id, client, target, ticket, started: new Date().toISOString() });
-  } catch (err) {
-    log.warn(`${id}: cannot record session in ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
-    return null;
-  }
-}
-
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
   let { checkOrigin, isTrustedProxy, mayReadMetrics } = compileClientPolicy(config);
   const registry = new SessionRegistry(config.limits);
   const metrics = new Metrics();
   const sockets = new Map<SessionState, SessionSocket>();
+  const refusalLog = new RefusalLogLimiter();
   let draining = false;
 
   const connectFor = (sslTarget: boolean) =>
     sslTarget ? (req: ConnectRequest): Promise<ConnectedTarget> => connectVencrypt(req, config.vnc) : connectPlain;
 
+  /** One refusal line, unless this client already had its share this minute (see RefusalLogLimiter). */
+  function logRefusal(client: string, status: number, ticket: string | null, why: string): void {
+    if (!refusalLog.allow(perIpKey(client, config.limits.ipv6Prefix), Date.now())) return;
+    logEvent(log, "warn", `refused ${status} client=${client}${ticket ? ` ticket=${ticket}` : ""}: ${why}`, {
+      event: "upgrade_refused",
+      status,
+      client,
+      ticket,
+      reason: why,
+    });
+  }
+
   async function upgrade(req: Request, srv: Server<SessionState>, client: string): Promise<Response | undefined> {
     const t0 = performance.now();
-    if (draining) return refuse(503, "server shutting down");
+    if (draining) return refuseUpgrade(503, "server shutting down");
     const d = await decideUpgrade(req, config, checkOrigin, new Date());
     metrics.handshake.observe((performance.now() - t0) / 1000);
     if (!d.ok) {
       metrics.refused(d.code);
-      logEvent(log, "warn", `refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`, {
-        event: "upgrade_refused",
-        status: d.status,
-        client,
-        ticket: d.ticketHash ?? null,
-        reason: d.reason,
-      });
-      return refuse(d.status, d.reason);
+      logRefusal(client, d.status, d.ticketHash ?? null, d.detail ? `${d.reason} (${d.detail})` : d.reason);
+      return refuseUpgrade(d.status, d.reason);
     }
     const now = Date.now();
     const capped = registry.admit(client, d.ticketId, now);
     if (capped) {
       metrics.refused(capped.code);
-      logEvent(log, "warn", `refused ${capped.status} client=${client} ticket=${d.ticketHash}: ${capped.reason}`, {
-        event: "upgrade_refused",
-        status: capped.status,
-        client,
-        ticket: d.ticketHash,
-        reason: capped.reason,
-      });
-      return refuse(capped.status, capped.reason);
+      logRefusal(client, capped.status, d.ticketHash, capped.reason);
+      return refuseUpgrade(capped.status, capped.reason);
     }
     const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     const data = newSessionState({
@@ -128,7 +134,6 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       },
       connect: connectFor(d.target.sslTarget),
       checkPlainOffer: !d.target.sslTarget,
-      recorder: config.recordDir ? openRecorder(config.recordDir, id, client, targetLabel(d.target.host, d.target.port), d.ticketHash) : null,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
         registry.remove(s);
@@ -137,10 +142,33 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       },
     });
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
-    if (!srv.upgrade(req, { data, headers })) return refuse(400, "websocket upgrade failed");
-    registry.add(data, d.validTo?.getTime() ?? null);
+    if (!srv.upgrade(req, { data, headers })) return refuseUpgrade(400, "websocket upgrade failed");
+    registry.add(data, d.validTo ? singleUseExpiry(d.validTo.getTime(), config.clockSkewSeconds) : null);
     metrics.sessionsOpened++;
     return undefined;
+  }
+
+  /**
+   * A recorder for a session that was just admitted (never before the upgrade succeeded: a
+   * failed upgrade must not leave a file), or null when recording is off, the folder is over
+   * --record-max-total (warned, counted) or the file cannot be created (warned).
+   */
+  function openRecorder(s: SessionState): Recorder | null {
+    const dir = config.recordDir;
+    if (!dir) return null;
+    try {
+      const total = recordingsSize(dir);
+      if (total >= config.recordMaxTotal) {
+        metrics.recordingsSkipped++;
+        log.warn(`${s.id}: not recorded: recordings in ${dir} take ${total} bytes, --record-max-total is ${config.recordMaxTotal}`);
+        return null;
+      }
+      const header = { session: s.id, client: s.client, target: s.targetLabel, ticket: s.ticketHash, started: new Date().toISOString() };
+      return new Recorder(dir, s.id, header, config.recordMaxBytes);
+    } catch (err) {
+      log.warn(`${s.id}: cannot record session in ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+      return null;
+    }
   }
 
   function health(): Response {
@@ -165,7 +193,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         cert: cfg.identity.certPem,
         key: cfg.identity.keyPem,
         secureOptions: secureOptionsFor(cfg.tlsMin),
-        ...(cfg.ciphers ? { ciphers: cfg.ciphers } : {}),
+        ciphers: cfg.ciphers ?? DEFAULT_TLS12_CIPHERS,
       },
       async fetch(req, srv) {
         const peer = canonicalPeer(srv.requestIP(req)?.address ?? "unknown");
@@ -192,6 +220,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         perMessageDeflate: false,
         open(ws) {
           sockets.set(ws.data, ws);
+          ws.data.recorder = openRecorder(ws.data);
           void onOpen(ws);
         },
         message: (ws, msg) => {
@@ -208,11 +237,33 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     });
   }
 
+  /** Throws EADDRINUSE (closing `fresh`) when a socket of another process listens on our port. */
+  function assertPortOurs(port: number, fresh?: Server<SessionState>): void {
+    if (foreignListeners(config.hostname, port).length === 0) return;
+    void fresh?.stop(true);
+    throw addressInUse(config.hostname, port);
+  }
+
+  if (config.port !== 0) {
+    // A plain bind (no SO_REUSEPORT) fails when anyone holds the port, also a SO_REUSEPORT group
+    // a later bind could otherwise join; only then is our own shareable listener opened.
+    const probe = Bun.listen({ hostname: config.hostname, port: config.port, socket: { data() {} } });
+    probe.stop(true);
+  }
   let server = listen(config, config.port);
   const port = server.port!;
+  // Someone may have bound between the probe and our listener.
+  assertPortOurs(port, server);
   const retired: Server<SessionState>[] = [];
 
   const sweeper = setInterval(() => {
+    for (const { client, suppressed } of refusalLog.flush(Date.now())) {
+      logEvent(log, "warn", `refused upgrades from ${client}: ${suppressed} more in the last minute, not logged one by one`, {
+        event: "upgrade_refusals_suppressed",
+        client,
+        suppressed,
+      });
+    }
     for (const { session, reason, outcome } of registry.sweep(Date.now())) {
       const ws = sockets.get(session as SessionState);
       if (ws) closeWs(ws, CLOSE.POLICY, reason, outcome);
@@ -226,8 +277,12 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     url: `https://${shownHost === "0.0.0.0" || shownHost === "[::]" ? "localhost" : shownHost}:${port}`,
     sessions: () => registry.open.size,
     reload(next) {
+      // After SIGTERM no listener may open again (a SIGHUP or file change arriving during the drain).
+      if (draining) throw new Error("shutting down: not reloading");
       const policy = compileClientPolicy(next);
+      assertPortOurs(port);
       const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
+      assertPortOurs(port, fresh);
       config = next;
       ({ checkOrigin, isTrustedProxy, mayReadMetrics } = policy);
       registry.limits = next.limits;
@@ -238,7 +293,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     },
     async drain(timeoutMs) {
       draining = true;
-      void server.stop(false);
+      for (const s of [server, ...retired]) void s.stop(false);
       const deadline = Date.now() + timeoutMs;
       while (registry.open.size > 0 && Date.now() < deadline) await Bun.sleep(100);
       for (const ws of sockets.values()) closeWs(ws, CLOSE.GOING_AWAY, "Server shutting down", "shutdown");

@@ -49,7 +49,13 @@ function watchedFiles(o: ServeOptions): string[] {
  * (and says why). SIGTERM/SIGINT: drain, then exit 0.
  */
 export function handleSignals(running: RunningServer, options: ServeOptions, reread: () => ServeOptions): void {
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const reload = (why: string) => {
+    if (stopping) {
+      logger.warn(`${why}: ignored, shutting down`);
+      return;
+    }
     try {
       const next = reread();
       if (next.hostname !== options.hostname || next.port !== options.port) {
@@ -63,7 +69,6 @@ export function handleSignals(running: RunningServer, options: ServeOptions, rer
     }
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
-  let timer: ReturnType<typeof setTimeout> | undefined;
   for (const file of watchedFiles(options)) {
     try {
       // Debounced: renames and partial writes fire several events.
@@ -75,10 +80,10 @@ export function handleSignals(running: RunningServer, options: ServeOptions, rer
       // A file that cannot be watched is still reloaded on SIGHUP.
     }
   }
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearTimeout(timer);
     logger.info(`${signal}: draining ${running.sessions()} session(s), up to ${options.drainTimeoutSeconds}s`);
     await running.drain(options.drainTimeoutSeconds * 1000);
     await running.stop();

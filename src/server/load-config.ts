@@ -12,6 +12,7 @@ import { compileCidrList } from "../policy/cidr.ts";
 import { loadPemIdentity, loadEngineCert, makeSelfSigned, keyFileModeWarning, type TlsIdentity } from "../tls/identity.ts";
 import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
 import { readInputFile } from "../tls/read-file.ts";
+import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
 
 const readPem = (file: string, flag: string): string => readInputFile(file, flag).toString("utf8");
 
@@ -44,7 +45,7 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     port: o.port,
     identity,
     tlsMin: o.tlsMin,
-    ciphers: o.ciphers,
+    ciphers: o.ciphers ?? DEFAULT_TLS12_CIPHERS,
     engineKey: engine?.key ?? null,
     engineSubject: engine?.subject ?? null,
     allowUnsigned: o.allowUnsigned,
@@ -59,6 +60,8 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     trustedProxies: o.trustedProxies,
     metricsAllow: o.metricsAllow,
     recordDir: o.recordDir ? checkRecordDir(o.recordDir) : null,
+    recordMaxBytes: o.recordMaxBytes,
+    recordMaxTotal: o.recordMaxTotal,
     vnc: {
       caPem: o.vncCaFile ? readPem(o.vncCaFile, "--vnc-ca") : null,
       verifyName: o.vncVerifyName,

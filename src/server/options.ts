@@ -33,4 +33,6 @@ export interface ServeOptions {
   drainTimeoutSeconds: number;
   logFormat: LogFormat;
   recordDir: string | null;
+  recordMaxBytes: number;
+  recordMaxTotal: number;
 }
