@@ -18,6 +18,7 @@ import {
   ENGINE_ORIGINS_META,
   READY_MESSAGE,
   clearTicketCookie,
+  clearLegacyTicketCookie,
   isEngineOrigin,
   parseEngineOrigins,
   parseHandoff,
@@ -210,6 +211,7 @@ function connect(): void {
   if (!handoff) return;
   stopRetry();
   const h = handoff;
+  document.cookie = clearLegacyTicketCookie();
   if (h.kind === "cookie") {
     document.cookie = ticketCookie(h.ticket, secondsLeft(h.ticket, new Date()));
   } else {
@@ -231,7 +233,11 @@ function connect(): void {
     return;
   }
   // Registered before noVNC attaches, so the close code is known when noVNC reports the end.
-  ws.addEventListener("open", () => (seen.opened = true));
+  ws.addEventListener("open", () => {
+    seen.opened = true;
+    // The proxy has read the ticket; a reconnect sets it again.
+    if (h.kind === "cookie") document.cookie = clearTicketCookie();
+  });
   ws.addEventListener("close", (e) => {
     seen.code = e.code;
     seen.reason = e.reason;

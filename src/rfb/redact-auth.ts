@@ -63,7 +63,8 @@ export class VncAuthRedactor {
   }
 
   private zero(i: number, out: { copy: Uint8Array | null; src: Uint8Array }): void {
-    out.copy ??= out.src.slice();
+    // A copy even for a Buffer (whose slice() is a view onto the relayed bytes).
+    out.copy ??= new Uint8Array(out.src);
     out.copy[i] = 0;
     this.redacted = true;
   }
