@@ -50,6 +50,8 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Clients allowed to read /healthz and /metrics (CIDRs); empty = everyone. */
   metricsAllow: string[];
+  /** Refusal lines per client address and minute before they are only counted (0 = no limit). */
+  refusalLogLimit: number;
   /** Record every admitted session's bytes into files in this folder (debugging); null = off. */
   recordDir: string | null;
   /** A recording stops (with a marker) past this many bytes; the session goes on. */
@@ -74,6 +76,7 @@ export const SERVER_DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   trustedProxies: [],
   metricsAllow: [],
+  refusalLogLimit: 10,
   recordDir: null,
   recordMaxBytes: 1024 ** 3,
   recordMaxTotal: 10 * 1024 ** 3,

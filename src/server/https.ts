@@ -84,7 +84,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const registry = new SessionRegistry(config.limits);
   const metrics = new Metrics();
   const sockets = new Map<SessionState, SessionSocket>();
-  const refusalLog = new RefusalLogLimiter();
+  const refusalLog = new RefusalLogLimiter(config.refusalLogLimit);
   let draining = false;
 
   const connectFor = (sslTarget: boolean) =>
@@ -286,6 +286,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       config = next;
       ({ checkOrigin, isTrustedProxy, mayReadMetrics } = policy);
       registry.limits = next.limits;
+      refusalLog.perWindow = next.refusalLogLimit;
       const old = server;
       server = fresh;
       retired.push(old);

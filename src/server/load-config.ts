@@ -59,6 +59,7 @@ export function loadServeConfig(o: ServeOptions): { config: ServerConfig; warnin
     maxMessageBytes: o.maxMessageBytes,
     trustedProxies: o.trustedProxies,
     metricsAllow: o.metricsAllow,
+    refusalLogLimit: o.refusalLogLimit,
     recordDir: o.recordDir ? checkRecordDir(o.recordDir) : null,
     recordMaxBytes: o.recordMaxBytes,
     recordMaxTotal: o.recordMaxTotal,

@@ -32,6 +32,7 @@ export interface ServeOptions {
   metricsAllow: string[];
   drainTimeoutSeconds: number;
   logFormat: LogFormat;
+  refusalLogLimit: number;
   recordDir: string | null;
   recordMaxBytes: number;
   recordMaxTotal: number;

@@ -1,8 +1,8 @@
 /**
  * Bounds the refusal lines one client can put in the log: a flood of bad upgrades would
  * otherwise fill it, and journald's rate limit would then drop real audit lines. Per client key
- * and per minute, the first `perWindow` refusals are logged; the rest are counted and reported
- * as one summary line when the minute is over. Pure bookkeeping with an injected clock.
+ * and per minute, the first `perWindow` refusals are logged (0 = all); the rest are counted and
+ * reported as one summary line when the minute is over. Pure bookkeeping with an injected clock.
  */
 
 export interface SuppressedSummary {
@@ -22,12 +22,13 @@ export class RefusalLogLimiter {
   private pending: SuppressedSummary[] = [];
 
   constructor(
-    readonly perWindow = 10,
+    public perWindow = 10,
     readonly windowMs = 60_000,
   ) {}
 
   /** Counts a refusal from `client`; true when it may be logged. */
   allow(client: string, now: number): boolean {
+    if (this.perWindow === 0) return true;
     let w = this.windows.get(client);
     if (!w || now - w.start >= this.windowMs) {
       // An ended window still holding a count is reported by the next flush; its successor starts now.

@@ -49,7 +49,8 @@ beforeAll(async () => {
   tls = makeEngineKeys("proxy.test");
   // A VNC-ish target that accepts and stays quiet; only reachable through its canonical spelling.
   target = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const common = ["--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile];
+  // Every refusal line is asserted on: no per-client rate limit on them here.
+  const common = ["--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile, "--refusal-log-limit", "0"];
   [proxy, unsigned] = await Promise.all([
     startProxy([
       "serve", ...common,

@@ -25,4 +25,10 @@ describe("RefusalLogLimiter", () => {
     for (let i = 0; i < 10; i++) expect(l.allow("a", i)).toBe(true);
     expect(l.flush(70_000)).toEqual([]);
   });
+
+  test("a limit of 0 logs every refusal", () => {
+    const l = new RefusalLogLimiter(0);
+    for (let i = 0; i < 100; i++) expect(l.allow("a", i)).toBe(true);
+    expect(l.flush(120_000)).toEqual([]);
+  });
 });
