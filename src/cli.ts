@@ -6,6 +6,7 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { VERSION } from "./version.ts";
 import { exitCodeOf, oneLine } from "./errors.ts";
+import { checkFlagNames } from "./config/argv.ts";
 
 export const main = defineCommand({
   meta: {
@@ -55,6 +56,14 @@ export async function run(rawArgs: string[]): Promise<number> {
     return 0;
   }
   try {
+    const [cmd] = await resolveCommand(rawArgs);
+    const args = Object.entries((cmd.args ?? {}) as Record<string, { type?: string }>).filter(([, d]) => d.type !== "positional");
+    // citty ignores flags it does not know; a typo must not be a silently dropped setting.
+    checkFlagNames(
+      rawArgs.filter((a) => a.startsWith("--")),
+      args.map(([n]) => n),
+      args.filter(([, d]) => d.type === "boolean").map(([n]) => n),
+    );
     await runCommand(main, { rawArgs });
     return 0;
   } catch (err) {

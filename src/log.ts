@@ -5,8 +5,9 @@
  */
 import { createConsola, type ConsolaInstance, type ConsolaReporter, LogLevels } from "consola/basic";
 
-export type LogLevelName = "silent" | "error" | "warn" | "info" | "debug";
-export type LogFormat = "text" | "json";
+import type { LogFormat, LogLevelName } from "./log-levels.ts";
+
+export type { LogFormat, LogLevelName };
 
 const LEVELS: Record<LogLevelName, number> = {
   silent: LogLevels.silent,

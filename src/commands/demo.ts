@@ -10,15 +10,19 @@
 import { defineCommand } from "citty";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
-import { logger } from "../log.ts";
-import { compileAllowlist } from "../policy/allowlist.ts";
-import { SERVER_DEFAULTS, type ServerConfig } from "../server/config.ts";
+import { compileSettings } from "../config/compile.ts";
+import { readSettings } from "../config/load-conf.ts";
+import { mergeSettings } from "../config/merge.ts";
+import { cittyArgs, SETTINGS, toggle } from "../config/schema.ts";
+import { listenText } from "../config/values.ts";
+import { logger, setLogLevel, type LogLevelName } from "../log.ts";
+import type { ServerConfig } from "../server/config.ts";
 import { securityHeaders } from "../server/headers.ts";
 import type { RunningServer } from "../server/https.ts";
 import { signTicket } from "../ticket/sign.ts";
 import { makeSelfSigned, type TlsIdentity } from "../tls/identity.ts";
 import { startDemoVncServer, type DemoVncServer } from "../demo/vnc-server.ts";
-import { applyLogLevel, commonArgs, parseListen } from "./_args.ts";
+import { commonSettings } from "./_args.ts";
 import { runServer } from "../server/lifecycle.ts";
 
 /** The port the demo tries first: oVirt's proxy port. */
@@ -26,15 +30,12 @@ export const DEMO_DEFAULT_LISTEN = "127.0.0.1:6100";
 /** Tickets from /demo/session live this long (the console reconnects with them while valid). */
 const DEMO_TICKET_SECONDS = 300;
 
-export const demoArgs = {
-  listen: {
-    type: "string",
-    description: `Address and port of the demo proxy, [HOST:]PORT (default ${DEMO_DEFAULT_LISTEN}, or a free port when 6100 is taken)`,
-    valueHint: "[host:]port",
-  },
-  open: { type: "boolean", default: true, description: "Open the demo in a browser when a display is available (--no-open to skip)" },
-  ...commonArgs,
-} as const;
+/** The demo's own settings: the serve table's listen (another default) and log level, plus --open. */
+export const DEMO_SETTINGS = {
+  listen: { ...SETTINGS.listen, description: "Address and port of the demo proxy, [HOST:]PORT (a free port when 6100 is taken)", default: DEMO_DEFAULT_LISTEN },
+  open: toggle({ description: "Open the demo in a browser when a display is available (--no-open to skip)", default: "true" }),
+  ...commonSettings,
+};
 
 export interface DemoOptions {
   hostname: string;
@@ -45,11 +46,11 @@ export interface DemoOptions {
   open: boolean;
 }
 
-/** Flags -> options. Pure. */
-export function parseDemoArgs(args: Record<string, unknown>): DemoOptions {
-  const given = typeof args.listen === "string" && args.listen !== "" ? args.listen : undefined;
-  const { hostname, port } = parseListen(given ?? DEMO_DEFAULT_LISTEN);
-  return { hostname, port, portIsDefault: given === undefined, open: args.open !== false };
+/** The command line and env -> options (the demo reads no config files). Pure. */
+export function parseDemoArgs(rawArgs: readonly string[], env: Record<string, string | undefined> = {}): DemoOptions & { logLevel: LogLevelName } {
+  const m = readSettings(DEMO_SETTINGS, rawArgs, env);
+  const { hostname, port } = m.values.listen;
+  return { hostname, port, portIsDefault: m.sources.listen === "default", open: m.values.open, logLevel: m.values["log-level"] };
 }
 
 /** Host part of an https origin / URL for a listen address. */
@@ -208,18 +209,22 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const names = [...new Set([o.hostname, "localhost", "127.0.0.1", "::1"])].filter((n) => n !== "0.0.0.0" && n !== "::");
     const identity = makeSelfSigned(names);
     const engine = makeSelfSigned(["novnc-proxy demo engine"]);
-    const config: ServerConfig = {
-      ...SERVER_DEFAULTS,
-      hostname: o.hostname,
-      port,
+    // The same merge and compile as serve, with the demo's in-memory certificates handed in.
+    const merged = mergeSettings({
+      table: SETTINGS,
+      flags: new Map([
+        ["listen", [listenText({ hostname: o.hostname, port })]],
+        ["allow", [`127.0.0.1:${vnc.port}`]],
+        ["engine-origin", engineOrigins],
+      ]),
+      env: {},
+    });
+    const compiled = compileSettings(merged, {}, {
       identity,
-      engineKey: new X509Certificate(engine.certPem).publicKey,
-      engineSubject: engine.subject,
-      allowlist: compileAllowlist([`127.0.0.1:${vnc.port}`]),
-      engineOrigins,
+      engine: { key: new X509Certificate(engine.certPem).publicKey, subject: engine.subject },
       extraRoutes: demoRoutes({ engine, vnc: { port: vnc.port, password }, proxyPort: port, engineOrigins }),
-    };
-    const server = await runServer(config);
+    });
+    const server = await runServer(compiled);
     return {
       url: `${origin}/demo`,
       fingerprint256: identity.fingerprint256,
@@ -257,10 +262,10 @@ export default defineCommand({
     name: "demo",
     description: "Try it out: a built-in demo VNC server behind the proxy, with a page that plays the engine",
   },
-  args: demoArgs,
-  async run({ args }) {
-    applyLogLevel(args["log-level"]);
-    const options = parseDemoArgs(args);
+  args: cittyArgs(DEMO_SETTINGS),
+  async run({ rawArgs }) {
+    const options = parseDemoArgs(rawArgs, process.env);
+    setLogLevel(options.logLevel);
     const demo = await startDemo(options);
     if (!["127.0.0.1", "::1", "localhost"].includes(options.hostname)) {
       logger.warn(`the demo hands out tickets to anyone who can reach ${options.hostname}; use it on trusted networks only`);

@@ -3,6 +3,7 @@
  * `ticket inspect`: show what a ticket says and whether it verifies. Thin: flags -> options
  * (pure, exported), file reading, then the pure modules in src/ticket.
  */
+import { BadValue, parseWholeNumber } from "../config/values.ts";
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
@@ -39,10 +40,12 @@ function required(value: unknown, flag: string, what: string): string {
 }
 
 function wholeNumber(value: string, flag: string, min: number, max: number): number {
-  if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`--${flag} must be a whole number from ${min} to ${max}`);
+  try {
+    return parseWholeNumber(value, min, max);
+  } catch (err) {
+    if (err instanceof BadValue) throw new ConfigError(`--${flag} must be ${err.message.replace(/^expected /, "")}`);
+    throw err;
   }
-  return Number(value);
 }
 
 /** Turns the mint flags into options; throws ConfigError for a missing or bad value. */

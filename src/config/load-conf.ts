@@ -1,25 +1,16 @@
 /**
  * Reads oVirt's config layout from disk: FILE, then every `FILE.d/*.conf` in name order, last value
- * wins (as upstream's ConfigFile does), and turns it plus env and flags into serve's arguments.
+ * wins (as upstream's ConfigFile does), and merges it with env and flags into typed settings.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { ArgsDef } from "citty";
 import { ConfigError } from "../errors.ts";
+import { parseArgv } from "./argv.ts";
+import { mergeSettings, type Merged } from "./merge.ts";
 import { parseConf, type ConfEntry, type ConfError } from "./ovirt-conf.ts";
-import { resolveSettings, type ResolvedSettings } from "./settings.ts";
+import { DEFAULT_CONF_FILE, type SettingsTable } from "./schema.ts";
 
-/** Where engine-setup puts the proxy's config; read when present and no --config is given. */
-export const DEFAULT_CONF_FILE = "/etc/ovirt-engine/ovirt-websocket-proxy.conf";
-
-/** The `--config` flag, for serve and check-config. */
-export const configArgs = {
-  config: {
-    type: "string",
-    description: `oVirt-style config file, then FILE.d/*.conf in name order (default ${DEFAULT_CONF_FILE} when present; env NOVNC_PROXY_CONFIG)`,
-    valueHint: "file",
-  },
-} as const satisfies ArgsDef;
+export { DEFAULT_CONF_FILE };
 
 export interface LoadedConf {
   /** The files actually read, in order. Empty when there was no config at all. */
@@ -69,12 +60,23 @@ function dropIns(dir: string): string[] {
  * `FILE:LINE: message` (with a count of further errors).
  */
 export function loadConf(file: string | undefined, defaultFile: string = DEFAULT_CONF_FILE): LoadedConf {
+  const { files, values, errors } = readConfLayers(file, defaultFile);
+  const first = errors[0];
+  if (first) {
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? "s" : ""})` : "";
+    throw new ConfigError(`${first.file}:${first.line}: ${first.message}${more}`);
+  }
+  return { files, values };
+}
+
+/** Like loadConf, but lines that cannot be read are returned as errors instead of thrown. */
+export function readConfLayers(file: string | undefined, defaultFile: string): LoadedConf & { errors: ConfError[] } {
   const base = file ?? defaultFile;
   const mainKind = kindOf(base);
   const dirKind = kindOf(`${base}.d`);
   if (mainKind === "dir") throw new ConfigError(`config ${base}: is a directory, expected a file`);
   if (mainKind === "missing" && dirKind !== "dir") {
-    if (file === undefined) return { files: [], values: new Map() };
+    if (file === undefined) return { files: [], values: new Map(), errors: [] };
     throw new ConfigError(`config ${base}: no such file`);
   }
   const paths = [...(mainKind === "file" ? [base] : []), ...(dirKind === "dir" ? dropIns(`${base}.d`) : [])];
@@ -88,43 +90,24 @@ export function loadConf(file: string | undefined, defaultFile: string = DEFAULT
       values.set(key, entry);
     }
   }
-  const first = errors[0];
-  if (first) {
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? "s" : ""})` : "";
-    throw new ConfigError(`${first.file}:${first.line}: ${first.message}${more}`);
-  }
-  return { files: paths, values };
-}
-
-/** The config file named by `--config FILE` / `--config=FILE` (last one wins), else env NOVNC_PROXY_CONFIG. */
-export function configFileOf(rawArgs: readonly string[], env: Record<string, string | undefined>): string | undefined {
-  let found: string | undefined;
-  for (let i = 0; i < rawArgs.length; i++) {
-    const a = rawArgs[i]!;
-    if (a === "--config") {
-      const v = rawArgs[i + 1];
-      if (v === undefined || v.startsWith("--")) throw new ConfigError("--config needs a file");
-      found = v;
-      i++;
-    } else if (a.startsWith("--config=")) {
-      found = a.slice("--config=".length);
-    }
-  }
-  if (found === "") throw new ConfigError("--config needs a file");
-  return found ?? (env.NOVNC_PROXY_CONFIG || undefined);
+  return { files: paths, values, errors };
 }
 
 /**
- * Everything a command needs before its own flag parsing: reads the config files (per `--config`,
- * env NOVNC_PROXY_CONFIG, or the default file) and resolves flag > env > file > default.
- * @returns the resolved settings plus the list of files read.
+ * Everything a command needs before compiling: its flags read strictly, the config files (per
+ * `--config`, env NOVNC_PROXY_CONFIG, or the default file) read, and flag > env > file > default
+ * merged into typed values. Tables without a `config` setting read no files.
  */
-export function loadSettings(
-  defs: ArgsDef,
+export function readSettings<T extends SettingsTable>(
+  table: T,
   rawArgs: readonly string[],
   env: Record<string, string | undefined>,
   defaultFile: string = DEFAULT_CONF_FILE,
-): ResolvedSettings & { files: string[] } {
-  const conf = loadConf(configFileOf(rawArgs, env), defaultFile);
-  return { ...resolveSettings({ defs, rawArgs, env, files: conf.values }), files: conf.files };
+): Merged<T> & { confBase: string | null } {
+  const flags = parseArgv(table, rawArgs);
+  if (!("config" in table)) return { ...mergeSettings({ table, flags, env }), confBase: null };
+  const given = flags.get("config")?.[0] ?? (env.NOVNC_PROXY_CONFIG || undefined);
+  if (given === "") throw new ConfigError("--config needs a file");
+  const conf = loadConf(given, defaultFile);
+  return { ...mergeSettings({ table, flags, env, conf: conf.values, files: conf.files }), confBase: conf.files.length ? (given ?? defaultFile) : null };
 }

@@ -72,7 +72,7 @@ function hostRule(host: string, ports: PortRange[]): AllowRule {
 }
 
 /** Parse one `--allow` spec into a rule; throws a plain Error naming the problem. */
-function parseRule(spec: string): AllowRule {
+export function parseRule(spec: string): AllowRule {
   if (spec === "") throw new Error("empty rule");
   if (spec.startsWith("[")) {
     // [v6] or [v6/len], optionally followed by :PORTS

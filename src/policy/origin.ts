@@ -30,6 +30,15 @@ function originKey(text: string): string | null {
   return `${scheme}://${url.hostname}:${url.port || DEFAULT_PORT[scheme]}`;
 }
 
+/**
+ * A configured origin (`https://engine.example`, `http://host:8080`) normalised, or null when it
+ * is not exactly scheme://host[:port]. Operators often paste a URL with a trailing slash; that
+ * alone is harmless.
+ */
+export function originSpecKey(spec: string): string | null {
+  return originKey(spec.endsWith("/") && !spec.endsWith("//") ? spec.slice(0, -1) : spec);
+}
+
 /** The proxy's own origin from the Host header, normalised like `originKey`, or null. */
 function ownOriginKey(hostHeader: string | null): string | null {
   if (typeof hostHeader !== "string" || !HOST_HEADER_SHAPE.test(hostHeader)) return null;
@@ -53,9 +62,7 @@ export function compileOriginCheck(
 ): (origin: string | null, hostHeader: string | null) => string | null {
   const keys = new Set<string>();
   for (const spec of allowed) {
-    // Operators often paste a URL with a trailing slash; that alone is harmless.
-    const text = spec.endsWith("/") && !spec.endsWith("//") ? spec.slice(0, -1) : spec;
-    const key = originKey(text);
+    const key = originSpecKey(spec);
     if (!key) {
       throw new ConfigError(`--origin "${shown(spec)}": expected scheme://host[:port] with scheme http or https and no path`);
     }

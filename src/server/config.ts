@@ -1,11 +1,12 @@
 /**
- * Everything `startServer` needs, already loaded and validated. Commands (serve, demo,
- * check-config) build one of these from flags / env / config files; the server never reads files.
+ * Everything `startServer` needs, already loaded and validated: built only by compileSettings
+ * (src/config/compile.ts) for serve, check-config, demo and reload; the server never reads files
+ * or flags. Defaults live in the settings table (src/config/schema.ts).
  */
 import type { KeyObject } from "node:crypto";
 import type { Allowlist } from "../policy/allowlist.ts";
 import type { TlsIdentity } from "../tls/identity.ts";
-import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
+import type { Limits } from "./limits.ts";
 
 export interface ServerConfig {
   /** Address to bind: "0.0.0.0", "::" (all), or a literal. */
@@ -61,23 +62,3 @@ export interface ServerConfig {
   /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */
   extraRoutes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }
-
-/** Defaults for everything but identity, listen address, keys and policy lists. */
-export const SERVER_DEFAULTS = {
-  tlsMin: "1.2",
-  allowUnsigned: false,
-  origins: [],
-  engineOrigins: [],
-  requireOrigin: false,
-  clockSkewSeconds: 5,
-  connectTimeoutSeconds: 10,
-  vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
-  limits: DEFAULT_LIMITS,
-  maxMessageBytes: 1024 * 1024,
-  trustedProxies: [],
-  metricsAllow: [],
-  refusalLogLimit: 10,
-  recordDir: null,
-  recordMaxBytes: 1024 ** 3,
-  recordMaxTotal: 10 * 1024 ** 3,
-} as const satisfies Partial<ServerConfig>;

@@ -7,13 +7,17 @@ import { watch } from "node:fs";
 import pc from "picocolors";
 import { RuntimeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { ServerConfig } from "./config.ts";
-import type { ServeOptions } from "./options.ts";
+import type { CompiledSettings } from "../config/compile.ts";
 import { startServer, type RunningServer } from "./https.ts";
-import { loadServeConfig } from "./load-config.ts";
+
+/** `https://a (CN of engine.cer), https://b (--engine-origin)`, or "none". */
+export function describeEngineOrigins(list: CompiledSettings["engineOrigins"]): string {
+  return list.length ? list.map((o) => `${o.origin} (${o.source})`).join(", ") : "none";
+}
 
 /** Starts the server and logs the one start-up line; errors binding become RuntimeError. */
-export async function runServer(config: ServerConfig, warnings: string[] = []): Promise<RunningServer> {
+export async function runServer(compiled: Pick<CompiledSettings, "server" | "engineOrigins">, warnings: string[] = []): Promise<RunningServer> {
+  const config = compiled.server;
   for (const w of warnings) logger.warn(w);
   let running: RunningServer;
   try {
@@ -30,17 +34,10 @@ export async function runServer(config: ServerConfig, warnings: string[] = []): 
     `listening on ${pc.bold(`https://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${running.port}`)}` +
       ` cert="${id.subject}" expires=${id.notAfter.toISOString().slice(0, 10)}` +
       ` engine-cert=${config.engineSubject ? `"${config.engineSubject}"` : "none"}` +
-      ` tls>=${config.tlsMin} allow=${config.allowlist.describe()}`,
+      ` tls>=${config.tlsMin} allow=${config.allowlist.describe()}` +
+      ` engine-origins=${describeEngineOrigins(compiled.engineOrigins)}`,
   );
   return running;
-}
-
-/** Files whose change triggers a reload (certificate, key, keystore, engine certificate). */
-function watchedFiles(o: ServeOptions): string[] {
-  const files = [o.engineCertFile];
-  if (o.tls.kind === "pem") files.push(o.tls.certFile, o.tls.keyFile);
-  if (o.tls.kind === "keystore") files.push(o.tls.file);
-  return files.filter((f): f is string => Boolean(f));
 }
 
 /**
@@ -48,7 +45,8 @@ function watchedFiles(o: ServeOptions): string[] {
  * swap them in (the listen address needs a restart); anything bad keeps the current settings
  * (and says why). SIGTERM/SIGINT: drain, then exit 0.
  */
-export function handleSignals(running: RunningServer, options: ServeOptions, reread: () => ServeOptions): void {
+export function handleSignals(running: RunningServer, current: CompiledSettings, recompile: () => CompiledSettings): void {
+  const listen = `${current.server.hostname}:${current.server.port}`;
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const reload = (why: string) => {
@@ -57,19 +55,19 @@ export function handleSignals(running: RunningServer, options: ServeOptions, rer
       return;
     }
     try {
-      const next = reread();
-      if (next.hostname !== options.hostname || next.port !== options.port) {
+      const next = recompile();
+      if (`${next.server.hostname}:${next.server.port}` !== listen) {
         logger.warn(`${why}: the listen address changed; it takes effect on restart`);
       }
-      const { config } = loadServeConfig({ ...next, hostname: options.hostname, port: options.port });
-      running.reload(config);
-      logger.info(`${why}: reloaded settings, certificate, key and engine certificate (cert="${config.identity.subject}" expires=${config.identity.notAfter.toISOString().slice(0, 10)})`);
+      running.reload({ ...next.server, hostname: current.server.hostname, port: current.server.port });
+      const id = next.server.identity;
+      logger.info(`${why}: reloaded settings, certificate, key and engine certificate (cert="${id.subject}" expires=${id.notAfter.toISOString().slice(0, 10)})`);
     } catch (err) {
       logger.error(`${why}: reload failed, keeping the current settings: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
     }
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
-  for (const file of watchedFiles(options)) {
+  for (const file of current.watchedFiles) {
     try {
       // Debounced: renames and partial writes fire several events.
       watch(file, { persistent: false }, () => {
@@ -84,8 +82,8 @@ export function handleSignals(running: RunningServer, options: ServeOptions, rer
     if (stopping) return;
     stopping = true;
     clearTimeout(timer);
-    logger.info(`${signal}: draining ${running.sessions()} session(s), up to ${options.drainTimeoutSeconds}s`);
-    await running.drain(options.drainTimeoutSeconds * 1000);
+    logger.info(`${signal}: draining ${running.sessions()} session(s), up to ${current.drainTimeoutSeconds}s`);
+    await running.drain(current.drainTimeoutSeconds * 1000);
     await running.stop();
     logger.info("stopped");
     process.exit(0);

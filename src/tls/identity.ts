@@ -156,9 +156,10 @@ export function keyFileModeWarning(keyFile: string): string | null {
 
 /**
  * Engine certificate (PEM, oVirt's CERT_FOR_DATA_VERIFICATION) -> the public key that verifies
- * tickets, plus subject and expiry for the start-up line. ConfigError naming the file on problems.
+ * tickets, plus subject and expiry for the start-up line (and the certificate, whose names are
+ * the engine's default origins). ConfigError naming the file on problems.
  */
-export function loadEngineCert(file: string): { key: KeyObject; subject: string; notAfter: Date } {
+export function loadEngineCert(file: string): { key: KeyObject; subject: string; notAfter: Date; cert: X509Certificate } {
   const text = readInputFile(file, "engine certificate").toString("utf8");
   const certs = parseCertificates(text, file, "engine certificate");
   let cert = certs?.[0];
@@ -170,5 +171,5 @@ export function loadEngineCert(file: string): { key: KeyObject; subject: string;
       throw new ConfigError(`engine certificate ${file}: no certificate in file`);
     }
   }
-  return { key: cert.publicKey, subject: oneLineName(cert.subject), notAfter: cert.validToDate };
+  return { key: cert.publicKey, subject: oneLineName(cert.subject), notAfter: cert.validToDate, cert };
 }

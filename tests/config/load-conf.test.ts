@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configFileOf, loadConf, loadSettings } from "../../src/config/load-conf.ts";
-import { serveArgs } from "../../src/commands/serve.ts";
+import { loadConf, readSettings } from "../../src/config/load-conf.ts";
+import { SETTINGS } from "../../src/config/schema.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 let root: string;
@@ -92,31 +92,39 @@ describe("loadConf", () => {
   });
 });
 
-describe("configFileOf", () => {
+describe("readSettings: which config file", () => {
+  const absent = () => join(root, "absent.conf");
   test.each([
     [["--config", "/a"], {}, "/a"],
     [["--config=/a"], {}, "/a"],
-    [["--config", "/a", "--config=/b"], {}, "/b"],
     [[], { NOVNC_PROXY_CONFIG: "/env" }, "/env"],
     [["--config", "/a"], { NOVNC_PROXY_CONFIG: "/env" }, "/a"],
-    [["--listen", "1"], {}, undefined],
-  ])("%j with env %j names %p", (raw, env, expected) => {
-    expect(configFileOf(raw, env)).toBe(expected);
+  ])("%j with env %j reads %p", (raw, env, expected) => {
+    expect(() => readSettings(SETTINGS, raw, env, absent())).toThrow(`config ${expected}: no such file`);
+  });
+
+  test("no --config and no default file: nothing read", () => {
+    expect(readSettings(SETTINGS, ["--listen", "1"], {}, absent()).files).toEqual([]);
   });
 
   test.each([[["--config"]], [["--config", "--listen"]], [["--config="]]])("%p is an error", (raw) => {
-    expect(() => configFileOf(raw, {})).toThrow("--config needs a file");
+    expect(() => readSettings(SETTINGS, raw, {}, absent())).toThrow(/--config=? needs a (file|value)/);
+  });
+
+  test("--config given twice is an error", () => {
+    expect(() => readSettings(SETTINGS, ["--config", "/a", "--config=/b"], {}, absent())).toThrow("--config given twice");
   });
 });
 
-describe("loadSettings", () => {
+describe("readSettings", () => {
   test("reads the named files and resolves them with env and flags", () => {
     const main = layout({ "": "PROXY_HOST=*\n", "10-setup.conf": "PROXY_PORT=6100\nSSL_CIPHERS=HIGH\n" });
-    const r = loadSettings({ ...serveArgs, config: { type: "string" } }, ["--config", main], { NOVNC_PROXY_CIPHERS: "ENV" }, join(root, "absent.conf"));
+    const r = readSettings(SETTINGS, ["--config", main], { NOVNC_PROXY_CIPHERS: "ENV" }, join(root, "absent.conf"));
     expect(r.files).toEqual([main, `${main}.d/10-setup.conf`]);
-    expect(r.args.listen).toBe("0.0.0.0:6100");
+    expect(r.values.listen).toEqual({ hostname: "0.0.0.0", port: 6100 });
     expect(r.sources.listen).toBe(`${main}:1, ${main}.d/10-setup.conf:1`);
-    expect(r.args.ciphers).toBe("ENV");
+    expect(r.values.ciphers).toBe("ENV");
     expect(r.sources.config).toBe("flag");
+    expect(r.confBase).toBe(main);
   });
 });

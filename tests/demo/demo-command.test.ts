@@ -27,15 +27,20 @@ afterAll(async () => {
 
 describe("parseDemoArgs", () => {
   test.each([
-    [{}, { hostname: "127.0.0.1", port: 6100, portIsDefault: true, open: true }],
-    [{ listen: "127.0.0.1:0", open: false }, { hostname: "127.0.0.1", port: 0, portIsDefault: false, open: false }],
-    [{ listen: "[::1]:7000" }, { hostname: "::1", port: 7000, portIsDefault: false, open: true }],
+    [[], { hostname: "127.0.0.1", port: 6100, portIsDefault: true, open: true, logLevel: "info" }],
+    [["--listen", "127.0.0.1:0", "--no-open"], { hostname: "127.0.0.1", port: 0, portIsDefault: false, open: false, logLevel: "info" }],
+    [["--listen=[::1]:7000", "--log-level", "warn"], { hostname: "::1", port: 7000, portIsDefault: false, open: true, logLevel: "warn" }],
   ])("reads %j", (args, expected) => {
-    expect(parseDemoArgs(args)).toEqual(expected);
+    expect(parseDemoArgs(args)).toEqual(expected as never);
   });
 
   test("refuses a malformed --listen", () => {
-    expect(() => parseDemoArgs({ listen: "nonsense:port" })).toThrow(/--listen/);
+    expect(() => parseDemoArgs(["--listen", "nonsense:port"])).toThrow(/--listen/);
+  });
+
+  test("refuses a serve-only flag and a typo, naming them", () => {
+    expect(() => parseDemoArgs(["--engine-cert", "x"])).toThrow("unknown flag --engine-cert");
+    expect(() => parseDemoArgs(["--opne"])).toThrow("unknown flag --opne (did you mean --open?)");
   });
 });
 

@@ -5,7 +5,8 @@
  */
 import { chromium, type Browser, type BrowserContext, type BrowserServer, type Page } from "playwright-core";
 import { startServer, type RunningServer } from "../../src/server/https.ts";
-import { SERVER_DEFAULTS, type ServerConfig } from "../../src/server/config.ts";
+import type { ServerConfig } from "../../src/server/config.ts";
+import { SERVER_DEFAULTS } from "../../src/config/compile.ts";
 import { makeSelfSigned } from "../../src/tls/identity.ts";
 import { compileAllowlist } from "../../src/policy/allowlist.ts";
 import { loadEngineCert } from "../../src/tls/identity.ts";

@@ -18,6 +18,7 @@ import { runCli, startProxy, type ProxyProcess } from "../helpers/proxy.ts";
 import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 
+/** The engine's address; engine.cer is issued to it, so it is an allowed origin with no setting. */
 const ENGINE_ORIGIN = "https://engine.example";
 const started: ProxyProcess[] = [];
 let tmp: { dir: string; cleanup: () => void };
@@ -157,7 +158,7 @@ describe("(1) on the engine machine, from engine-setup's files", () => {
     // The README's drop-in: what novnc-proxy needs beyond engine-setup's lines.
     writeFileSync(
       join(`${conf()}.d`, "50-novnc-proxy.conf"),
-      ["# novnc-proxy: the engine's pages may open consoles; only the hosts' VNC ports", `NOVNC_PROXY_ENGINE_ORIGIN=${ENGINE_ORIGIN}`, "NOVNC_PROXY_ALLOW=192.0.2.0/24", ""].join("\n"),
+      ["# novnc-proxy: only the hosts' VNC ports (the engine's origins come from engine.cer)", "NOVNC_PROXY_ALLOW=192.0.2.0/24", ""].join("\n"),
     );
   }, 60_000);
 
@@ -212,7 +213,6 @@ describe("(2) on a separate machine, with a certificate from the engine CA", () 
       "--cert", join(pki(), "proxy.cer"),
       "--key", join(pki(), "proxy.key.nopass"),
       "--engine-cert", join(pki(), "engine.cer"),
-      "--engine-origin", ENGINE_ORIGIN,
       "--allow", "127.0.0.1",
     ];
     writeFileSync(
@@ -222,7 +222,6 @@ describe("(2) on a separate machine, with a certificate from the engine CA", () 
         `NOVNC_PROXY_CERT=${pki()}/proxy.cer`,
         `NOVNC_PROXY_KEY=${pki()}/proxy.key.nopass`,
         `NOVNC_PROXY_ENGINE_CERT=${pki()}/engine.cer`,
-        `NOVNC_PROXY_ENGINE_ORIGIN=${ENGINE_ORIGIN}`,
         "NOVNC_PROXY_ALLOW=127.0.0.1",
         "",
       ].join("\n"),
@@ -266,7 +265,6 @@ describe("(3) on every host, with the vdsm PEM pair", () => {
         `NOVNC_PROXY_CERT=${vdsm()}/certs/vdsmcert.pem`,
         `NOVNC_PROXY_KEY=${vdsm()}/keys/vdsmkey.pem`,
         `NOVNC_PROXY_ENGINE_CERT=${root()}/etc/pki/novnc-proxy/engine.cer`,
-        `NOVNC_PROXY_ENGINE_ORIGIN=${ENGINE_ORIGIN}`,
         "NOVNC_PROXY_ALLOW=127.0.0.1",
         "",
       ].join("\n"),

@@ -1,0 +1,200 @@
+/**
+ * Merged settings -> everything compiled and checked before anything listens: TLS identity,
+ * engine certificate, derived engine origins, allowlist, VNC files, recording folder and the
+ * rules between settings. The one path for serve, check-config, demo and reload; the server
+ * then gets a ServerConfig it can only fail to bind.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { X509Certificate, KeyObject } from "node:crypto";
+import { ConfigError } from "../errors.ts";
+import type { LogFormat, LogLevelName } from "../log.ts";
+import { compileAllowlist } from "../policy/allowlist.ts";
+import type { ServerConfig } from "../server/config.ts";
+import { keyFileModeWarning, loadEngineCert, loadPemIdentity, makeSelfSigned, type TlsIdentity } from "../tls/identity.ts";
+import { resolveKeystorePassword } from "../tls/password.ts";
+import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
+import { readInputFile } from "../tls/read-file.ts";
+import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
+import { originsFromCertificate, originsFromEngineConf, uniqueOrigins, type SourcedOrigin } from "./engine-origins.ts";
+import { readConfLayers } from "./load-conf.ts";
+import { mergeSettings, type Merged } from "./merge.ts";
+import { SETTINGS, type Settings } from "./schema.ts";
+
+export interface CompiledSettings {
+  server: ServerConfig;
+  logLevel: LogLevelName;
+  logFormat: LogFormat;
+  drainTimeoutSeconds: number;
+  /** Files whose change triggers a reload (certificate, key, keystore, engine certificate). */
+  watchedFiles: string[];
+  /** The effective engine origins and where each came from. */
+  engineOrigins: SourcedOrigin[];
+  warnings: string[];
+}
+
+/** What the demo (and tests) hand in instead of files. */
+export interface Preloaded {
+  identity?: TlsIdentity;
+  engine?: { key: KeyObject; subject: string; cert?: X509Certificate };
+  extraRoutes?: ServerConfig["extraRoutes"];
+}
+
+type Input = Pick<Merged<typeof SETTINGS>, "values" | "sources"> & { confBase?: string | null };
+
+/** Compiles merged settings; ConfigError (one line naming the flag, FILE:LINE or file) on the first problem. */
+export function compileSettings(m: Input, env: Record<string, string | undefined>, pre: Preloaded = {}): CompiledSettings {
+  const v: Settings = m.values;
+  /** `--cert`, or `--cert (f.conf:2)` when it did not come from the command line. */
+  const named = (n: keyof Settings): string => (m.sources[n] === "flag" || m.sources[n] === "default" ? `--${n}` : `--${n} (${m.sources[n]})`);
+  const warnings: string[] = [];
+
+  const tlsSources = (["cert", "keystore", "self-signed"] as const).filter((n) => Boolean(v[n]));
+  if (tlsSources.length > 1) throw new ConfigError(`${tlsSources.map(named).join(" and ")} exclude each other: give one`);
+  if (v.key && !v.cert) throw new ConfigError(`${named("key")} goes with --cert`);
+  if (!v["engine-cert"] && !v["allow-unsigned"] && !pre.engine) {
+    throw new ConfigError("--engine-cert FILE is required to verify tickets (or --allow-unsigned to accept plain targets)");
+  }
+  if (v["vnc-verify-name"] && !v["vnc-ca"]) throw new ConfigError(`${named("vnc-verify-name")} needs --vnc-ca`);
+  if (Boolean(v["vnc-client-cert"]) !== Boolean(v["vnc-client-key"])) throw new ConfigError("--vnc-client-cert and --vnc-client-key go together");
+
+  const { hostname, port } = v.listen;
+  let identity: TlsIdentity;
+  const watchedFiles: string[] = [];
+  if (pre.identity) identity = pre.identity;
+  else if (v.keystore) {
+    const password = resolveKeystorePassword({ password: v.password, passwordFile: v["password-file"] }, env);
+    identity = loadKeystoreIdentity(v.keystore, password, v.alias);
+    watchedFiles.push(v.keystore);
+    const w = keyFileModeWarning(v.keystore);
+    if (w) warnings.push(w);
+  } else if (v.cert) {
+    identity = loadPemIdentity(v.cert, v.key);
+    watchedFiles.push(v.cert, ...(v.key ? [v.key] : []));
+    const w = keyFileModeWarning(v.key ?? v.cert);
+    if (w) warnings.push(w);
+  } else if (v["self-signed"]) {
+    const names = ["localhost", "127.0.0.1", "::1"];
+    if (!["0.0.0.0", "::"].includes(hostname) && !names.includes(hostname)) names.unshift(hostname);
+    identity = makeSelfSigned(names);
+    warnings.push(`self-signed certificate for try-out only; browsers will not trust it (SHA-256 ${identity.fingerprint256})`);
+  } else {
+    throw new ConfigError("no TLS certificate: give --cert FILE [--key FILE], --keystore FILE, or --self-signed to try it out");
+  }
+
+  let engine = pre.engine ?? null;
+  if (!engine && v["engine-cert"]) {
+    engine = loadEngineCert(v["engine-cert"]);
+    watchedFiles.push(v["engine-cert"]);
+  }
+
+  let engineOrigins: SourcedOrigin[];
+  if (m.sources["engine-origin"] !== "default") {
+    engineOrigins = v["engine-origin"].map((origin) => ({ origin, source: m.sources["engine-origin"] === "flag" ? "--engine-origin" : m.sources["engine-origin"] }));
+  } else {
+    engineOrigins = [
+      ...(engine?.cert && v["engine-cert"] ? originsFromCertificate(engine.cert, v["engine-cert"]) : []),
+      ...(m.confBase ? engineConfOrigins(m.confBase, warnings) : []),
+    ];
+  }
+  engineOrigins = uniqueOrigins(engineOrigins);
+
+  if (v.record) warnings.push(`--record: every session is recorded into ${v.record} (files hold keystrokes; mode 0600)`);
+  if (v["allow-unsigned"]) warnings.push("--allow-unsigned: plain novnc-target cookies are accepted; only the allowlist guards targets");
+  const readPem = (file: string, flag: string): string => readInputFile(file, flag).toString("utf8");
+
+  const server: ServerConfig = {
+    ...plainFields(v),
+    hostname,
+    port,
+    identity,
+    engineKey: engine?.key ?? null,
+    engineSubject: engine?.subject ?? null,
+    engineOrigins: engineOrigins.map((o) => o.origin),
+    recordDir: v.record ? checkRecordDir(v.record) : null,
+    vnc: {
+      caPem: v["vnc-ca"] ? readPem(v["vnc-ca"], "--vnc-ca") : null,
+      verifyName: v["vnc-verify-name"],
+      clientCertPem: v["vnc-client-cert"] ? readPem(v["vnc-client-cert"], "--vnc-client-cert") : null,
+      clientKeyPem: v["vnc-client-key"] ? readPem(v["vnc-client-key"], "--vnc-client-key") : null,
+    },
+    ...(pre.extraRoutes ? { extraRoutes: pre.extraRoutes } : {}),
+  };
+  return {
+    server,
+    logLevel: v["log-level"],
+    logFormat: v["log-format"],
+    drainTimeoutSeconds: v["drain-timeout"],
+    watchedFiles,
+    engineOrigins,
+    warnings,
+  };
+}
+
+/** The ServerConfig fields that are settings as they are (no file, no derivation). */
+function plainFields(v: Settings) {
+  return {
+    tlsMin: v["tls-min"],
+    ciphers: v.ciphers ?? DEFAULT_TLS12_CIPHERS,
+    allowUnsigned: v["allow-unsigned"],
+    allowlist: compileAllowlist(v.allow),
+    origins: v.origin,
+    requireOrigin: v["require-origin"],
+    clockSkewSeconds: v["clock-skew"],
+    connectTimeoutSeconds: v["connect-timeout"],
+    limits: {
+      maxSessions: v["max-sessions"],
+      maxSessionsPerIp: v["max-sessions-per-ip"],
+      maxSessionsPerTicket: v["max-sessions-per-ticket"],
+      singleUse: v["single-use"],
+      ipv6Prefix: v["ipv6-prefix"],
+      idleTimeoutSeconds: v["idle-timeout"],
+      sessionMaxSeconds: v["session-limit"],
+    },
+    maxMessageBytes: v["max-message"],
+    trustedProxies: v["trusted-proxy"],
+    metricsAllow: v["metrics-allow"],
+    refusalLogLimit: v["refusal-log-limit"],
+    recordMaxBytes: v["record-max-bytes"],
+    recordMaxTotal: v["record-max-total"],
+  } satisfies Partial<ServerConfig>;
+}
+
+/** The schema's defaults as ServerConfig fields, for in-process servers (tests) that build their own. */
+export const SERVER_DEFAULTS = {
+  ...plainFields(mergeSettings({ table: SETTINGS, flags: new Map(), env: {} }).values),
+  engineOrigins: [] as string[],
+  recordDir: null,
+  vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
+} satisfies Partial<ServerConfig>;
+
+/**
+ * ENGINE_FQDN / SSO_ALTERNATE_ENGINE_FQDNS from the `engine.conf.d` beside the oVirt config file
+ * read (on an engine: /etc/ovirt-engine/engine.conf.d). Not our files: what cannot be read is a
+ * warning, and lines we do not need may use shell we refuse.
+ */
+function engineConfOrigins(confBase: string, warnings: string[]): SourcedOrigin[] {
+  const base = join(dirname(confBase), "engine.conf");
+  try {
+    const { values, errors } = readConfLayers(undefined, base);
+    for (const e of errors) {
+      if (/^(ENGINE_FQDN|SSO_ALTERNATE_ENGINE_FQDNS):/.test(e.message)) warnings.push(`${e.file}:${e.line}: ${e.message}; not used for engine origins`);
+    }
+    return originsFromEngineConf(values);
+  } catch (err) {
+    warnings.push(`${base}.d: ${err instanceof Error ? err.message : String(err)}; engine origins from it skipped`);
+    return [];
+  }
+}
+
+/** The recording folder must exist and be writable; recordings are sensitive, so say so. */
+function checkRecordDir(dir: string): string {
+  try {
+    accessSync(dir, constants.W_OK);
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--record ${dir}: ${code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : "not writable"}`);
+  }
+  return dir;
+}
