@@ -78,6 +78,9 @@ function compileClientPolicy(cfg: ServerConfig) {
 
 let sessionCounter = 0;
 
+/** How often the socket table is checked for a foreign listener on our port. */
+const INTRUDER_CHECK_SECONDS = 10;
+
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
   let { checkOrigin, isTrustedProxy, mayReadMetrics } = compileClientPolicy(config);
@@ -256,7 +259,18 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   assertPortOurs(port, server);
   const retired: Server<SessionState>[] = [];
 
+  // A socket of another process can still join our SO_REUSEPORT group between reloads: say so
+  // (once per socket) rather than let it take a share of connections unnoticed.
+  const intruders = new Set<number>();
+  let ticks = 0;
   const sweeper = setInterval(() => {
+    if (++ticks % INTRUDER_CHECK_SECONDS === 0 && !draining) {
+      for (const s of foreignListeners(config.hostname, port)) {
+        if (intruders.has(s.inode)) continue;
+        intruders.add(s.inode);
+        log.error(`another process listens on ${s.address}:${port} (socket inode ${s.inode}) and takes a share of new connections: stop it`);
+      }
+    }
     for (const { client, suppressed } of refusalLog.flush(Date.now())) {
       logEvent(log, "warn", `refused upgrades from ${client}: ${suppressed} more in the last minute, not logged one by one`, {
         event: "upgrade_refusals_suppressed",

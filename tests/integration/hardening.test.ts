@@ -153,11 +153,13 @@ describe("1. exclusive port", () => {
     expect(results.filter((r) => r === "ECONNREFUSED")).toEqual([]);
     expect(results.filter((r) => r === "ok").length).toBeGreaterThan(results.length / 2);
 
-    // Same user, SO_REUSEPORT: the kernel lets it join; the next reload refuses to go on beside it.
+    // Same user, SO_REUSEPORT: the kernel lets it join; the next reload refuses to go on beside
+    // it, and the periodic check names it.
     const intruder = Bun.serve({ hostname: "127.0.0.1", port: p.port, reusePort: true, fetch: () => new Response("intruder") });
     try {
       p.proc.kill("SIGHUP");
       await p.waitFor(/SIGHUP: reload failed, keeping the current settings: .*address in use/);
+      await p.waitFor(new RegExp(`another process listens on 127\\.0\\.0\\.1:${p.port} .*stop it`), 15_000);
     } finally {
       void intruder.stop(true);
     }
