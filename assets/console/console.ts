@@ -4,16 +4,19 @@
  * Flow: read the query parameters, announce readiness to the engine window, wait for a hand-off
  * message from an engine origin (see handoff.ts for the accepted shapes), open the websocket
  * ourselves (so its close code and reason are visible) and give it to noVNC's RFB.
- * The VNC password lives only in a local variable until the VNC session is up, then is dropped;
- * it never goes to storage, a cookie or the URL.
+ * The VNC password lives only in the connection controller until the VNC session is up, then is
+ * dropped; it never goes to storage, a cookie or the URL.
  *
- * The page exposes its state on <body data-state="waiting|connecting|connected|reconnecting|
- * disconnected|failed" data-failure="KIND"> for styling and for the browser tests.
+ * Connection state, texts and the reconnect count live in connection.ts (a state machine); the
+ * toolbar in toolbar.ts. This file wires noVNC's and the window's events to them.
+ * The page exposes its state on <body data-state="waiting|connecting|authenticating|connected|
+ * reconnecting|disconnected|failed" data-failure="KIND"> for styling and for the browser tests.
  */
 // Must stay the first import: it listens for the engine's message before noVNC's top-level await.
 import { takeMessages } from "./early-messages.ts";
 import RFB from "@novnc/novnc";
-import { DEFAULT_BACKOFF, nextDelay } from "./backoff.ts";
+import { ConnectionController, type ConnectionView } from "./connection.ts";
+import { byId } from "./dom.ts";
 import {
   ENGINE_ORIGINS_META,
   READY_MESSAGE,
@@ -28,47 +31,20 @@ import {
   ticketValidTo,
   websocketUrl,
   type Handoff,
-  type ScaleMode,
 } from "./handoff.ts";
-import { SPECIAL_KEYS, chord, textToStrokes, type KeyStroke } from "./keys.ts";
 import { explainEnding } from "./status.ts";
-
-type PageState = "waiting" | "connecting" | "connected" | "reconnecting" | "disconnected" | "failed";
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`console page is missing #${id}`);
-  return el as T;
-};
+import { applyScale, setupToolbar } from "./toolbar.ts";
 
 const ui = {
-  title: $("vm-title"),
-  statusText: $("status-text"),
-  screen: $("screen"),
-  overlayTitle: $("overlay-title"),
-  overlayText: $("overlay-text"),
-  cad: $<HTMLButtonElement>("btn-cad"),
-  keys: $<HTMLButtonElement>("btn-keys"),
-  keysMenu: $("keys-menu"),
-  type: $<HTMLButtonElement>("btn-type"),
-  clipboard: $<HTMLButtonElement>("btn-clipboard"),
-  scale: $<HTMLSelectElement>("scale"),
-  fullscreen: $<HTMLButtonElement>("btn-fullscreen"),
-  reconnect: $<HTMLButtonElement>("btn-reconnect"),
-  disconnect: $<HTMLButtonElement>("btn-disconnect"),
-  typeDialog: $<HTMLDialogElement>("type-dialog"),
-  typeText: $<HTMLTextAreaElement>("type-text"),
-  typeProgress: $("type-progress"),
-  typeSend: $<HTMLButtonElement>("type-send"),
-  typeCancel: $<HTMLButtonElement>("type-cancel"),
-  clipDialog: $<HTMLDialogElement>("clipboard-dialog"),
-  clipText: $<HTMLTextAreaElement>("clipboard-text"),
-  clipSend: $<HTMLButtonElement>("clipboard-send"),
-  clipCancel: $<HTMLButtonElement>("clipboard-cancel"),
-  pwDialog: $<HTMLDialogElement>("password-dialog"),
-  pwInput: $<HTMLInputElement>("password-input"),
-  pwSend: $<HTMLButtonElement>("password-send"),
-  pwCancel: $<HTMLButtonElement>("password-cancel"),
+  title: byId("vm-title"),
+  statusText: byId("status-text"),
+  screen: byId("screen"),
+  overlayTitle: byId("overlay-title"),
+  overlayText: byId("overlay-text"),
+  pwDialog: byId<HTMLDialogElement>("password-dialog"),
+  pwInput: byId<HTMLInputElement>("password-input"),
+  pwSend: byId<HTMLButtonElement>("password-send"),
+  pwCancel: byId<HTMLButtonElement>("password-cancel"),
 };
 
 const params = readParams(location.search, location);
@@ -76,18 +52,16 @@ const engineOrigins = parseEngineOrigins(
   document.querySelector<HTMLMetaElement>(`meta[name="${ENGINE_ORIGINS_META}"]`)?.content,
 );
 
-// ---------------------------------------------------------------- state
+const connection = new ConnectionController({
+  vmTitle: params.title,
+  viewOnly: params.viewOnly,
+  engineConfigured: engineOrigins.length > 0,
+  now: Date.now,
+});
 
-/** The current hand-off, without its password. */
-let handoff: Omit<Handoff, "password"> | null = null;
-let validUntil: number | null = null;
-/** The VNC password, only until the VNC session is established. */
-let pendingPassword: string | null = null;
+// Runtime handles only; the connection's state is in `connection`.
 let rfb: RFB | null = null;
-let attempt = 0;
 let retryTimer: ReturnType<typeof setTimeout> | null = null;
-let userDisconnected = false;
-let typing: { cancel: boolean } | null = null;
 /** A reconnected session waiting for the VNC password, which we no longer hold. */
 let awaitingCredentials: RFB | null = null;
 let credentialsTimer: ReturnType<typeof setTimeout> | null = null;
@@ -95,32 +69,35 @@ let credentialsTimer: ReturnType<typeof setTimeout> | null = null;
 /** How long a reconnect waits for the engine to re-send the password before asking the user. */
 const ENGINE_RESEND_MS = 2000;
 
+const toolbar = setupToolbar({
+  rfb: () => rfb,
+  initialScale: params.scale,
+  onReconnect: () => {
+    if (connection.reconnectByUser()) connect();
+  },
+  onDisconnect: () => {
+    stopRetry();
+    connection.disconnectByUser();
+    rfb?.disconnect();
+  },
+});
+
 function setTitle(name: string | null): void {
   const shown = name && name.trim() ? name.trim() : "Console";
   ui.title.textContent = shown;
   document.title = name && name.trim() ? `${shown} - Console` : "Console";
 }
 
-function setState(state: PageState, text: string, overlay?: { title: string; text: string }, failure?: string): void {
-  document.body.dataset.state = state;
-  if (failure) document.body.dataset.failure = failure;
+/** Shows a connection view: body data attributes, status bar, overlay, toolbar buttons. */
+function render(view: ConnectionView): void {
+  document.body.dataset.state = view.state;
+  if (view.failure) document.body.dataset.failure = view.failure;
   else delete document.body.dataset.failure;
-  ui.statusText.textContent = text;
-  ui.statusText.title = text;
-  if (overlay) {
-    ui.overlayTitle.textContent = overlay.title;
-    ui.overlayText.textContent = overlay.text;
-  }
-  const live = state === "connected";
-  for (const b of [ui.cad, ui.keys, ui.type, ui.clipboard]) b.disabled = !live;
-  const canRetry = (state === "failed" || state === "disconnected" || state === "reconnecting") && ticketStillValid();
-  ui.reconnect.hidden = !canRetry;
-  ui.disconnect.hidden = !(state === "connected" || state === "connecting");
-  if (!live) closeKeysMenu();
-}
-
-function ticketStillValid(): boolean {
-  return handoff !== null && (validUntil === null || Date.now() < validUntil);
+  ui.statusText.textContent = view.status;
+  ui.statusText.title = view.status;
+  ui.overlayTitle.textContent = view.overlay.title;
+  ui.overlayText.textContent = view.overlay.text;
+  toolbar.render(view);
 }
 
 // ---------------------------------------------------------------- engine hand-off
@@ -177,7 +154,8 @@ function onMessage(ev: MessageEvent): void {
     return;
   }
   // A reconnect asked the engine again (ready message): use the password it re-sent, at once.
-  if (awaitingCredentials && awaitingCredentials === rfb && handoff?.ticket === h.ticket && h.password !== null) {
+  const session = connection.session;
+  if (awaitingCredentials && awaitingCredentials === rfb && session?.ticket === h.ticket && h.password !== null) {
     const conn = awaitingCredentials;
     stopAwaitingCredentials();
     if (ui.pwDialog.open) ui.pwDialog.close();
@@ -185,18 +163,14 @@ function onMessage(ev: MessageEvent): void {
     return;
   }
   // An engine that re-sends the same ticket (e.g. on a timer until it sees us) changes nothing.
-  if (handoff && handoff.ticket === h.ticket && handoff.kind === h.kind && rfb) return;
+  if (session && session.ticket === h.ticket && session.kind === h.kind && rfb) return;
   startSession(h);
 }
 
 function startSession(h: Handoff): void {
   stopRetry();
-  userDisconnected = false;
-  handoff = { kind: h.kind, ticket: h.ticket };
-  pendingPassword = h.password;
   const to = ticketValidTo(h.ticket);
-  validUntil = to ? to.getTime() : null;
-  attempt = 0;
+  connection.handOff(h, to ? to.getTime() : null);
   if (rfb) {
     const old = rfb;
     rfb = null;
@@ -208,9 +182,9 @@ function startSession(h: Handoff): void {
 // ---------------------------------------------------------------- connection
 
 function connect(): void {
-  if (!handoff) return;
+  const h = connection.session;
+  if (!h) return;
   stopRetry();
-  const h = handoff;
   document.cookie = clearLegacyTicketCookie();
   if (h.kind === "cookie") {
     document.cookie = ticketCookie(h.ticket, secondsLeft(h.ticket, new Date()));
@@ -218,18 +192,14 @@ function connect(): void {
     document.cookie = clearTicketCookie();
   }
   const url = websocketUrl(params, h);
-  setState(
-    attempt === 0 ? "connecting" : "reconnecting",
-    attempt === 0 ? "Connecting…" : `Reconnecting (attempt ${attempt})…`,
-    { title: "Connecting", text: `Opening the console of ${params.title ?? "the VM"}…` },
-  );
+  render(connection.connect());
 
   const seen = { opened: false, connected: false, code: 1006, reason: "", securityFailure: null as null | { status: number; reason: string } };
   let ws: WebSocket;
   try {
     ws = new WebSocket(url, ["binary"]);
   } catch (err) {
-    fail("refused", `Cannot open the connection: ${(err as Error).message}`);
+    render(connection.fail("refused", `Cannot open the connection: ${(err as Error).message}`));
     return;
   }
   // Registered before noVNC attaches, so the close code is known when noVNC reports the end.
@@ -237,25 +207,25 @@ function connect(): void {
     seen.opened = true;
     // The proxy has read the ticket; a reconnect sets it again.
     if (h.kind === "cookie") document.cookie = clearTicketCookie();
+    if (rfb === conn) render(connection.opened());
   });
   ws.addEventListener("close", (e) => {
     seen.code = e.code;
     seen.reason = e.reason;
   });
 
-  const credentials = pendingPassword !== null ? { password: pendingPassword } : undefined;
+  const password = connection.password;
+  const credentials = password !== null ? { password } : undefined;
   const conn = new RFB(ui.screen, ws, { shared: true, wsProtocols: ["binary"], ...(credentials ? { credentials } : {}) });
   rfb = conn;
   conn.background = "#14161c"; // a shade off black, so a black VM screen shows its edges
   conn.viewOnly = params.viewOnly;
-  applyScale(ui.scale.value as ScaleMode);
+  applyScale(conn, toolbar.scale());
 
   conn.addEventListener("connect", () => {
     if (rfb !== conn) return;
     seen.connected = true;
-    pendingPassword = null; // dropped once the session is up
-    attempt = 0;
-    setState("connected", `Connected${params.viewOnly ? " (view only)" : ""}`);
+    render(connection.established());
     if (!params.viewOnly) conn.focus({ preventScroll: true });
   });
   conn.addEventListener("securityfailure", (e) => {
@@ -264,8 +234,8 @@ function connect(): void {
   });
   conn.addEventListener("credentialsrequired", () => {
     if (rfb !== conn) return;
-    if (pendingPassword !== null) {
-      conn.sendCredentials({ password: pendingPassword });
+    if (connection.password !== null) {
+      conn.sendCredentials({ password: connection.password });
       return;
     }
     // The password was dropped after the first connect. Say "ready" again: an engine that
@@ -284,45 +254,21 @@ function connect(): void {
     if (!params.title) setTitle((e as CustomEvent<{ name: string }>).detail.name);
   });
   conn.addEventListener("clipboard", (e) => {
-    ui.clipText.value = (e as CustomEvent<{ text: string }>).detail.text;
+    toolbar.showClipboard((e as CustomEvent<{ text: string }>).detail.text);
   });
   conn.addEventListener("disconnect", () => {
     if (awaitingCredentials === conn) stopAwaitingCredentials();
     if (rfb !== conn) return; // replaced by a newer session
     rfb = null;
     if (ui.pwDialog.open) ui.pwDialog.close();
-    if (userDisconnected) {
-      setState("disconnected", "Disconnected", { title: "Disconnected", text: "You closed the connection." });
-      return;
-    }
-    const expired = validUntil !== null && Date.now() >= validUntil;
-    const why = explainEnding({ ...seen, ticketExpired: expired });
-    let message = why.message;
+    const why = explainEnding({ ...seen, ticketExpired: !connection.ticketStillValid() });
     if (why.kind === "refused" && `${params.host}:${params.port}` !== location.host && params.host !== location.hostname) {
-      message += ` The page may only connect to the proxy that served it (${location.host}), not ${params.host}:${params.port}.`;
+      why.message += ` The page may only connect to the proxy that served it (${location.host}), not ${params.host}:${params.port}.`;
     }
-    if (why.retry) scheduleRetry(message, why.kind, seen.connected);
-    else fail(why.kind, message);
+    const { view, retryInMs } = connection.ended(why, seen.connected);
+    render(view);
+    if (retryInMs !== null) retryTimer = setTimeout(connect, retryInMs);
   });
-}
-
-function fail(kind: string, message: string): void {
-  pendingPassword = null; // a later manual reconnect asks the user if the VM wants a password
-  setState("failed", message, { title: "Not connected", text: message }, kind);
-}
-
-function scheduleRetry(message: string, kind: string, wasConnected: boolean): void {
-  if (wasConnected) attempt = 0;
-  attempt += 1;
-  const delay = nextDelay(attempt, Date.now(), validUntil, DEFAULT_BACKOFF);
-  if (delay === null) {
-    const end = ticketStillValid() ? message : `${message} The ticket has expired; open the console again from the engine.`;
-    fail(kind, end);
-    return;
-  }
-  const secs = Math.round(delay / 1000);
-  setState("reconnecting", `${message} Retrying in ${secs}s…`, { title: "Connection lost", text: `${message} Retrying in ${secs}s…` }, kind);
-  retryTimer = setTimeout(connect, delay);
 }
 
 function stopRetry(): void {
@@ -348,7 +294,7 @@ function askPassword(conn: RFB): void {
     if (ui.pwDialog.open) ui.pwDialog.close();
     if (send && rfb === conn) conn.sendCredentials({ password: pw });
     else if (rfb === conn) {
-      userDisconnected = true;
+      connection.disconnectByUser();
       conn.disconnect();
     }
   };
@@ -360,171 +306,10 @@ function askPassword(conn: RFB): void {
   };
 }
 
-// ---------------------------------------------------------------- controls
-
-function applyScale(mode: ScaleMode): void {
-  if (!rfb) return;
-  rfb.scaleViewport = mode === "fit";
-  rfb.resizeSession = mode === "remote";
-  rfb.clipViewport = false;
-}
-
-function sendStrokes(strokes: readonly KeyStroke[]): void {
-  for (const s of strokes) rfb?.sendKey(s.keysym, s.code, s.down);
-}
-
-function buildKeysMenu(): void {
-  SPECIAL_KEYS.forEach((k, i) => {
-    if (i === 2 || i === 14) ui.keysMenu.appendChild(document.createElement("hr"));
-    const b = document.createElement("button");
-    b.type = "button";
-    b.setAttribute("role", "menuitem");
-    b.dataset.key = k.id;
-    b.textContent = k.label;
-    b.tabIndex = -1;
-    b.addEventListener("click", () => {
-      sendStrokes(chord(k.keys));
-      closeKeysMenu();
-      rfb?.focus({ preventScroll: true });
-    });
-    ui.keysMenu.appendChild(b);
-  });
-}
-
-function menuItems(): HTMLButtonElement[] {
-  return [...ui.keysMenu.querySelectorAll<HTMLButtonElement>("button")];
-}
-
-function openKeysMenu(): void {
-  ui.keysMenu.hidden = false;
-  ui.keys.setAttribute("aria-expanded", "true");
-  menuItems()[0]?.focus();
-}
-
-function closeKeysMenu(focusButton = false): void {
-  if (ui.keysMenu.hidden) return;
-  ui.keysMenu.hidden = true;
-  ui.keys.setAttribute("aria-expanded", "false");
-  if (focusButton) ui.keys.focus();
-}
-
-ui.keys.addEventListener("click", () => (ui.keysMenu.hidden ? openKeysMenu() : closeKeysMenu()));
-ui.keysMenu.addEventListener("keydown", (e) => {
-  const items = menuItems();
-  const i = items.indexOf(document.activeElement as HTMLButtonElement);
-  const move = (to: number) => items[(to + items.length) % items.length]?.focus();
-  if (e.key === "ArrowDown") move(i + 1);
-  else if (e.key === "ArrowUp") move(i - 1);
-  else if (e.key === "Home") move(0);
-  else if (e.key === "End") move(items.length - 1);
-  else if (e.key === "Escape" || e.key === "Tab") closeKeysMenu(true);
-  else return;
-  e.preventDefault();
-});
-document.addEventListener("click", (e) => {
-  if (!ui.keysMenu.hidden && !(e.target as Element).closest(".menu-wrap")) closeKeysMenu();
-});
-
-ui.cad.addEventListener("click", () => {
-  rfb?.sendCtrlAltDel();
-  rfb?.focus({ preventScroll: true });
-});
-
-ui.scale.value = params.scale;
-ui.scale.addEventListener("change", () => applyScale(ui.scale.value as ScaleMode));
-
-ui.fullscreen.addEventListener("click", async () => {
-  if (document.fullscreenElement) {
-    await document.exitFullscreen().catch(() => {});
-    return;
-  }
-  await document.documentElement.requestFullscreen().catch(() => {});
-  // Keyboard Lock lets Esc, Alt+Tab, Ctrl+W etc. reach the VM while full screen (Chromium only).
-  const kb = (navigator as Navigator & { keyboard?: { lock?: () => Promise<void> } }).keyboard;
-  await kb?.lock?.().catch(() => {});
-  rfb?.focus({ preventScroll: true });
-});
-document.addEventListener("fullscreenchange", () => {
-  const on = document.fullscreenElement !== null;
-  ui.fullscreen.textContent = on ? "Exit full screen" : "Full screen";
-  if (!on) (navigator as Navigator & { keyboard?: { unlock?: () => void } }).keyboard?.unlock?.();
-});
-
-ui.reconnect.addEventListener("click", () => {
-  if (!ticketStillValid()) return;
-  userDisconnected = false;
-  attempt = 0;
-  connect();
-});
-ui.disconnect.addEventListener("click", () => {
-  stopRetry();
-  userDisconnected = true;
-  rfb?.disconnect();
-});
-
-// Paste as keystrokes: one character at a time, paced, so slow consoles (BIOS, PS/2 buffers)
-// do not drop keys.
-const TYPE_PACE_MS = 12;
-
-ui.type.addEventListener("click", () => {
-  ui.typeProgress.textContent = "";
-  ui.typeDialog.showModal();
-  ui.typeText.focus();
-});
-ui.typeCancel.addEventListener("click", () => ui.typeDialog.close());
-// Closing the dialog any way (button, Esc) stops a typing run.
-ui.typeDialog.addEventListener("close", () => {
-  if (typing) typing.cancel = true;
-});
-ui.typeSend.addEventListener("click", async () => {
-  if (!rfb || typing) return;
-  const chars = [...ui.typeText.value.replace(/\r\n?/g, "\n")];
-  const job = { cancel: false };
-  typing = job;
-  ui.typeSend.disabled = true;
-  try {
-    for (let i = 0; i < chars.length && !job.cancel && rfb; i++) {
-      sendStrokes(textToStrokes(chars[i]!));
-      if (i % 10 === 0) ui.typeProgress.textContent = `Typing ${i + 1} of ${chars.length}…`;
-      await new Promise((r) => setTimeout(r, TYPE_PACE_MS));
-    }
-    ui.typeProgress.textContent = job.cancel ? "Stopped." : `Typed ${chars.length} characters.`;
-    if (!job.cancel) {
-      ui.typeDialog.close();
-      rfb?.focus({ preventScroll: true });
-    }
-  } finally {
-    typing = null;
-    ui.typeSend.disabled = false;
-  }
-});
-
-ui.clipboard.addEventListener("click", () => {
-  ui.clipDialog.showModal();
-  ui.clipText.focus();
-});
-ui.clipCancel.addEventListener("click", () => ui.clipDialog.close());
-ui.clipSend.addEventListener("click", () => {
-  rfb?.clipboardPasteFrom(ui.clipText.value);
-  ui.clipDialog.close();
-  rfb?.focus({ preventScroll: true });
-});
-
 // ---------------------------------------------------------------- start
 
-buildKeysMenu();
 setTitle(params.title);
 if (params.viewOnly) document.body.classList.add("view-only");
 takeMessages(onMessage);
-if (engineOrigins.length === 0) {
-  setState("waiting", "No engine origin configured", {
-    title: "Waiting for the engine",
-    text: "The proxy has no engine origin configured (serve --engine-origin), so no engine can hand this page a ticket.",
-  });
-} else {
-  setState("waiting", "Waiting for the engine…", {
-    title: "Waiting for the engine",
-    text: "This console opens when the oVirt engine hands it a connection ticket.",
-  });
-}
+render(connection.view);
 announceReady();

@@ -71,21 +71,43 @@ export interface SpecialKey {
   keys: readonly Key[];
 }
 
-/** The special-keys menu, in display order. */
-export const SPECIAL_KEYS: readonly SpecialKey[] = [
-  { id: "ctrl-alt-del", label: "Ctrl+Alt+Del", keys: [KEY.ctrl, KEY.alt, KEY.del] },
-  { id: "ctrl-alt-backspace", label: "Ctrl+Alt+Backspace", keys: [KEY.ctrl, KEY.alt, KEY.backspace] },
-  ...Array.from({ length: 12 }, (_, i) => ({
-    id: `ctrl-alt-f${i + 1}`,
-    label: `Ctrl+Alt+F${i + 1}`,
-    keys: [KEY.ctrl, KEY.alt, functionKey(i + 1)],
-  })),
-  { id: "print", label: "PrintScreen", keys: [KEY.print] },
-  { id: "sysrq", label: "SysRq (Alt+SysRq)", keys: [KEY.alt, KEY.sysrq] },
-  { id: "esc", label: "Esc", keys: [KEY.esc] },
-  { id: "tab", label: "Tab", keys: [KEY.tab] },
-  { id: "win", label: "Windows key", keys: [KEY.win] },
+/** A run of related entries in the special-keys menu; the page draws a separator between groups. */
+export interface SpecialKeyGroup {
+  name: string;
+  keys: readonly SpecialKey[];
+}
+
+/** The special-keys menu, in display order, by group. */
+export const SPECIAL_KEY_GROUPS: readonly SpecialKeyGroup[] = [
+  {
+    name: "session",
+    keys: [
+      { id: "ctrl-alt-del", label: "Ctrl+Alt+Del", keys: [KEY.ctrl, KEY.alt, KEY.del] },
+      { id: "ctrl-alt-backspace", label: "Ctrl+Alt+Backspace", keys: [KEY.ctrl, KEY.alt, KEY.backspace] },
+    ],
+  },
+  {
+    name: "virtual terminals",
+    keys: Array.from({ length: 12 }, (_, i) => ({
+      id: `ctrl-alt-f${i + 1}`,
+      label: `Ctrl+Alt+F${i + 1}`,
+      keys: [KEY.ctrl, KEY.alt, functionKey(i + 1)],
+    })),
+  },
+  {
+    name: "single keys",
+    keys: [
+      { id: "print", label: "PrintScreen", keys: [KEY.print] },
+      { id: "sysrq", label: "SysRq (Alt+SysRq)", keys: [KEY.alt, KEY.sysrq] },
+      { id: "esc", label: "Esc", keys: [KEY.esc] },
+      { id: "tab", label: "Tab", keys: [KEY.tab] },
+      { id: "win", label: "Windows key", keys: [KEY.win] },
+    ],
+  },
 ];
+
+/** Every special key, in menu order. */
+export const SPECIAL_KEYS: readonly SpecialKey[] = SPECIAL_KEY_GROUPS.flatMap((g) => g.keys);
 
 /** US-layout keys for printable ASCII: [unshifted, shifted] characters per physical key. */
 const US_KEYS: readonly [string, string, string][] = [

@@ -9,6 +9,7 @@ import { chmodSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import unitTemplate from "../../assets/novnc-proxy.service" with { type: "text" };
 import { ConfigError } from "../errors.ts";
+import { printable } from "../printable.ts";
 import { checkOutputPath, writeFileAtomic } from "../tls/write-key.ts";
 import { commonArgs } from "./_args.ts";
 
@@ -58,13 +59,11 @@ const USER_SHAPE = /^[a-z_][a-z0-9_-]{0,30}\$?$/;
 /** Path characters that need no quoting in ExecStart (systemd gives %, $, space, quotes, \ meaning). */
 const PLAIN_PATH = /^[A-Za-z0-9._/+@:,=~-]+$/;
 
-/** User input in a one-line error: printable ASCII only, bounded. */
-const shown = (text: string): string => text.replace(/[^\x20-\x7e]/g, "?").slice(0, 80);
 
 function plainAbsolutePath(value: string, flag: string): string {
   const abs = resolve(value);
   if (!PLAIN_PATH.test(abs)) {
-    throw new ConfigError(`${flag} "${shown(abs)}": contains characters systemd would interpret (space, %, $, quotes, \\); use a plain path`);
+    throw new ConfigError(`${flag} "${printable(abs, 80)}": contains characters systemd would interpret (space, %, $, quotes, \\); use a plain path`);
   }
   return abs;
 }
@@ -83,7 +82,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" && v !== 
 /** Flags -> options. `source` is the binary to copy (default: the running compiled binary). */
 export function parseInstallServiceArgs(args: Flags, source: string | null = compiledBinary()): InstallServiceOptions {
   const user = str(args.user) ?? DEFAULT_USER;
-  if (!USER_SHAPE.test(user)) throw new ConfigError(`--user "${shown(user)}": not a valid user name`);
+  if (!USER_SHAPE.test(user)) throw new ConfigError(`--user "${printable(user, 80)}": not a valid user name`);
   if (user === "root") throw new ConfigError("--user root: the service must run as an unprivileged user");
   // systemd warns about it too: files and processes of nobody are shared with every other such service.
   if (user === "nobody") throw new ConfigError("--user nobody: give the service an account of its own (e.g. novnc-proxy)");

@@ -4,11 +4,11 @@
  * (pure, exported), file reading, then the pure modules in src/ticket.
  */
 import { BadValue, parseWholeNumber } from "../config/values.ts";
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { ConfigError, RuntimeError } from "../errors.ts";
 import { ticketHash } from "../ticket/hash.ts";
+import { loadEngineCert, loadEngineSigningKey } from "../tls/engine-key.ts";
 import { describeTicket } from "../ticket/describe.ts";
 import { ticketFromPath } from "../ticket/path.ts";
 import { DEFAULT_LIFETIME_SECONDS, signTicket } from "../ticket/sign.ts";
@@ -77,57 +77,6 @@ export function parseInspectArgs(args: Record<string, unknown>): InspectOptions 
   };
 }
 
-function readText(file: string, what: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new ConfigError(`${file}: cannot read ${what} (${code})`);
-  }
-}
-
-/** The engine's private key from a PEM file, or a one-line ConfigError naming the file. */
-export function loadPrivateKey(file: string): KeyObject {
-  const pem = readText(file, "the key");
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) {
-    throw new ConfigError(`${file}: the key is password-protected; export it without a password`);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch {
-    throw new ConfigError(`${file}: not a PEM private key`);
-  }
-  if (key.asymmetricKeyType !== "rsa") throw new ConfigError(`${file}: not an RSA key (the engine signs with RSA)`);
-  return key;
-}
-
-/** The key that verifies tickets: the engine certificate's (or a bare PEM public key). */
-export function loadEngineKey(file: string): KeyObject {
-  const pem = readText(file, "the engine certificate");
-  if (!pem.includes("-----BEGIN PUBLIC KEY-----")) return loadCertificate(file).publicKey;
-  try {
-    return createPublicKey(pem);
-  } catch {
-    throw new ConfigError(`${file}: not a PEM public key`);
-  }
-}
-
-/** A certificate from a PEM file, or a one-line ConfigError naming the file. */
-export function loadCertificate(file: string): X509Certificate {
-  const pem = readText(file, "the certificate");
-  try {
-    return new X509Certificate(pem);
-  } catch {
-    throw new ConfigError(`${file}: not a PEM certificate`);
-  }
-}
-
-function sameKey(a: KeyObject, b: KeyObject): boolean {
-  const der = (k: KeyObject) => k.export({ type: "spki", format: "der" });
-  return der(a).equals(der(b));
-}
-
 /** Reads a ticket given on the command line: `-` is stdin; a URL or `/path` is unwrapped like the server does. */
 function resolveTicketText(arg: string): string {
   let text = arg === "-" ? readFileSync(0, "utf8").trim() : arg.trim();
@@ -163,7 +112,7 @@ const inspect = defineCommand({
   },
   run({ args }) {
     const opts = parseInspectArgs(args);
-    const engineKey = opts.engineCertFile === null ? null : loadEngineKey(opts.engineCertFile);
+    const engineKey = opts.engineCertFile === null ? null : loadEngineCert(opts.engineCertFile).key;
     const ticket = resolveTicketText(opts.ticket);
     const result = describeTicket(ticket, { engineKey, now: new Date(), skewSeconds: opts.skewSeconds, hash: ticketHash(ticket) });
     process.stdout.write(result.lines.join("\n") + "\n");
@@ -201,10 +150,12 @@ export default defineCommand({
     // citty runs this after a sub-command too; a positional means `inspect` already ran.
     if (args._.length > 0) return;
     const opts = parseMintArgs(args);
-    const key = loadPrivateKey(opts.keyFile);
-    const cert = loadCertificate(opts.certFile);
-    if (!sameKey(createPublicKey(key), cert.publicKey)) {
-      throw new ConfigError(`${opts.certFile}: certificate does not match the key in ${opts.keyFile}`);
+    const key = loadEngineSigningKey(opts.keyFile);
+    const { cert } = loadEngineCert(opts.certFile);
+    // The engine embeds its certificate in the ticket; a bare public key cannot stand in for it.
+    if (!cert) throw new ConfigError(`engine certificate ${opts.certFile}: a bare public key; the ticket needs the certificate`);
+    if (!cert.checkPrivateKey(key)) {
+      throw new ConfigError(`engine certificate ${opts.certFile}: does not match the key in ${opts.keyFile}`);
     }
     const ticket = signTicket({
       keyPem: key.export({ type: "pkcs8", format: "pem" }) as string,

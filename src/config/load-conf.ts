@@ -2,9 +2,10 @@
  * Reads oVirt's config layout from disk: FILE, then every `FILE.d/*.conf` in name order, last value
  * wins (as upstream's ConfigFile does), and merges it with env and flags into typed settings.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { readInputText } from "../tls/read-file.ts";
 import { parseArgv } from "./argv.ts";
 import { mergeSettings, type Merged } from "./merge.ts";
 import { parseConf, type ConfEntry, type ConfError } from "./ovirt-conf.ts";
@@ -26,15 +27,6 @@ function kindOf(path: string): Kind {
     return st.isDirectory() ? "dir" : "file";
   } catch {
     return "missing";
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`config ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : "cannot read"}`);
   }
 }
 
@@ -83,7 +75,7 @@ export function readConfLayers(file: string | undefined, defaultFile: string): L
   const values = new Map<string, ConfEntry>();
   const errors: ConfError[] = [];
   for (const path of paths) {
-    const parsed = parseConf(readText(path), path, values);
+    const parsed = parseConf(readInputText(path, "config"), path, values);
     errors.push(...parsed.errors);
     for (const [key, entry] of parsed.values) {
       values.delete(key);

@@ -4,6 +4,7 @@
  * from (flag, env variable, FILE:LINE), so one parser serves every source. Pure.
  */
 import { isBooleanWord, isTrue } from "./ovirt-conf.ts";
+import { printable } from "../printable.ts";
 
 /** A value that does not parse; the message says what was expected, never where. */
 export class BadValue extends Error {
@@ -71,8 +72,7 @@ export function parseBooleanWord(text: string): boolean {
 
 /** Attacker- or typo-supplied text for an error line: printable ASCII, bounded. */
 export function shownValue(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, "?");
-  return clean.length > 80 ? `${clean.slice(0, 80)}...` : clean;
+  return printable(text, 80);
 }
 
 function editDistance(a: string, b: string): number {

@@ -18,6 +18,7 @@ import {
   RFB_VERSION_LENGTH,
   VNC_AUTH_CHALLENGE_LENGTH,
 } from "../rfb/constants.ts";
+import { ByteReader } from "../rfb/reader.ts";
 
 /** RFB PIXEL_FORMAT (RFC 6143 7.4). */
 export interface PixelFormat {
@@ -75,8 +76,8 @@ export function parsePixelFormat(b: Uint8Array, offset = 0): PixelFormat {
  * `startAt` lets tests begin past the handshake.
  */
 export class ClientMessageParser {
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
+  /** Unbounded here: after each push at most one partial message stays (see the module note). */
+  private queue = new ByteReader(Number.POSITIVE_INFINITY);
   private phase: Phase;
   /** Bytes of an over-long cut text still to drop. */
   private skipping = 0;
@@ -89,7 +90,7 @@ export class ClientMessageParser {
 
   /** Bytes currently held (a partial message); for tests of the memory bound. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.queue.length;
   }
 
   push(chunk: Uint8Array): ClientMessage[] {
@@ -101,64 +102,28 @@ export class ClientMessageParser {
       chunk = chunk.subarray(drop);
       if (chunk.length === 0) return out;
     }
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    this.queue.push(chunk);
     for (;;) {
       const msg = this.next();
       if (!msg) break;
       out.push(msg);
       if (msg.type === "error") {
         this.phase = "failed";
-        this.chunks = [];
-        this.buffered = 0;
+        this.queue.skip(this.queue.length);
         break;
       }
-      if (this.skipping > 0) {
-        const drop = Math.min(this.skipping, this.buffered);
-        this.consume(drop);
-        this.skipping -= drop;
-      }
+      if (this.skipping > 0) this.skipping -= this.queue.skip(this.skipping);
     }
     return out;
-  }
-
-  /** Exactly `n` bytes from the front, or null when fewer are buffered; copies only across chunks. */
-  private peek(n: number): Uint8Array | null {
-    if (this.buffered < n) return null;
-    const first = this.chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    const out = new Uint8Array(n);
-    let filled = 0;
-    for (const c of this.chunks) {
-      const take = Math.min(c.length, n - filled);
-      out.set(c.subarray(0, take), filled);
-      filled += take;
-      if (filled === n) break;
-    }
-    return out;
-  }
-
-  private consume(n: number): void {
-    this.buffered -= n;
-    while (n > 0) {
-      const first = this.chunks[0]!;
-      if (first.length <= n) {
-        this.chunks.shift();
-        n -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(n);
-        n = 0;
-      }
-    }
   }
 
   /** `n` bytes taken off the front (copied, so callers may keep them), or null if short. */
   private take(n: number): Uint8Array | null {
-    const b = this.peek(n);
-    if (!b) return null;
-    const copy = b.slice();
-    this.consume(n);
-    return copy;
+    return this.queue.read(n)?.slice() ?? null;
+  }
+
+  private peek(n: number): Uint8Array | null {
+    return this.queue.peek(n);
   }
 
   private next(): ClientMessage | null {
@@ -246,8 +211,8 @@ export class ClientMessageParser {
         if (!h) return null;
         const length = new DataView(h.buffer, h.byteOffset, 8).getUint32(4);
         const kept = Math.min(length, this.maxCutText);
-        if (this.buffered < 8 + kept) return null;
-        this.consume(8);
+        if (this.queue.length < 8 + kept) return null;
+        this.queue.skip(8);
         const text = this.take(kept)!;
         this.skipping = length - kept;
         // ClientCutText is Latin-1 (RFC 6143 7.5.6).

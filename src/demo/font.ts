@@ -125,8 +125,3 @@ const MISSING_GLYPH = decode(MISSING);
 export function glyph(ch: string): Uint8Array {
   return GLYPHS.get(ch) ?? MISSING_GLYPH;
 }
-
-/** Whether the font has a real glyph for the character (printable ASCII). */
-export function hasGlyph(ch: string): boolean {
-  return GLYPHS.has(ch);
-}

@@ -5,6 +5,7 @@
  * client) only passes when not required. Configured origins are validated once. Pure: no I/O.
  */
 import { ConfigError } from "../errors.ts";
+import { printable } from "../printable.ts";
 
 /** scheme://host[:port], nothing else; host chars as browsers serialise them (IDN as punycode). */
 const ORIGIN_SHAPE = /^(https?):\/\/([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/i;
@@ -45,12 +46,6 @@ function ownOriginKey(hostHeader: string | null): string | null {
   return originKey(`https://${hostHeader}`);
 }
 
-/** Attacker-supplied text for a reason line: printable ASCII, bounded. */
-function shown(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, "?");
-  return clean.length > 80 ? `${clean.slice(0, 80)}...` : clean;
-}
-
 /**
  * Compile the origin check once. `allowed` are configured origins (`https://engine.example.com`,
  * `http://host:8080`); a bad one throws ConfigError. The returned function gets the request's
@@ -64,7 +59,7 @@ export function compileOriginCheck(
   for (const spec of allowed) {
     const key = originSpecKey(spec);
     if (!key) {
-      throw new ConfigError(`--origin "${shown(spec)}": expected scheme://host[:port] with scheme http or https and no path`);
+      throw new ConfigError(`--origin "${printable(spec, 80)}": expected scheme://host[:port] with scheme http or https and no path`);
     }
     keys.add(key);
   }
@@ -76,8 +71,8 @@ export function compileOriginCheck(
     }
     if (origin === "null") return "Origin null not allowed";
     const key = originKey(origin);
-    if (!key) return `malformed Origin "${shown(origin)}"`;
+    if (!key) return `malformed Origin "${printable(origin, 80)}"`;
     if (keys.has(key) || key === ownOriginKey(hostHeader)) return null;
-    return `Origin ${shown(origin)} not allowed`;
+    return `Origin ${printable(origin, 80)} not allowed`;
   };
 }

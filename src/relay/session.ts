@@ -7,6 +7,7 @@
  */
 import type { ServerWebSocket } from "bun";
 import { tagged, logEvent } from "../log.ts";
+import { printable } from "../printable.ts";
 import type { Outcome } from "../server/metrics.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
 import { readSecurityOffer, requiresTls } from "../rfb/security-offer.ts";
@@ -318,7 +319,7 @@ export function onClose(ws: SessionSocket, code: number, reason: string): void {
     s.outcome = "protocol_error";
   }
   s.outcome ??= "client_closed";
-  const closeReason = s.closeReason || `${code}${reason ? ` ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 60)}` : ""} by client`;
+  const closeReason = s.closeReason || `${code}${reason ? ` ${printable(reason, 60)}` : ""} by client`;
   const seconds = (performance.now() - s.startedAt) / 1000;
   logEvent(
     log,

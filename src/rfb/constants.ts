@@ -8,6 +8,7 @@ export const RFB_VERSION_3_8 = "RFB 003.008\n";
 export const RFB_VERSION_LENGTH = 12;
 
 /** Security types (RFC 6143 7.1.2, VeNCrypt). */
+/** RFB 3.3: the server refuses (a reason string follows). */
 export const SECURITY_TYPE_INVALID = 0;
 export const SECURITY_TYPE_NONE = 1;
 export const SECURITY_TYPE_VNC_AUTH = 2;
@@ -30,8 +31,6 @@ export const CLIENT_FRAMEBUFFER_UPDATE_REQUEST = 3;
 export const CLIENT_KEY_EVENT = 4;
 export const CLIENT_POINTER_EVENT = 5;
 export const CLIENT_CUT_TEXT = 6;
-/** Extensions noVNC may send once the server advertises them; listed so a parser can name them. */
-export const CLIENT_QEMU = 255;
 
 /** Server-to-client message types (RFC 6143 7.6). */
 export const SERVER_FRAMEBUFFER_UPDATE = 0;
@@ -39,10 +38,8 @@ export const SERVER_SET_COLOUR_MAP_ENTRIES = 1;
 export const SERVER_BELL = 2;
 export const SERVER_CUT_TEXT = 3;
 
-/** Encodings (RFC 6143 7.7) and the pseudo-encodings noVNC announces. */
+/** Encodings (RFC 6143 7.7). */
 export const ENCODING_RAW = 0;
-export const ENCODING_COPY_RECT = 1;
-export const ENCODING_DESKTOP_SIZE = -223;
 
 /** Byte size of the 16-byte PIXEL_FORMAT structure. */
 export const PIXEL_FORMAT_LENGTH = 16;

@@ -41,26 +41,40 @@ export class ByteReader {
 
   /** Exactly n bytes, consumed; or null (nothing consumed) when fewer are buffered. */
   read(n: number): Uint8Array | null {
+    const out = this.peek(n);
+    if (out) this.advance(n);
+    return out;
+  }
+
+  /**
+   * Exactly n bytes without consuming them (a parser looking at a header before it knows the
+   * message length); or null when fewer are buffered. The bytes may share the pushed chunks' memory.
+   */
+  peek(n: number): Uint8Array | null {
     if (!Number.isInteger(n) || n < 0) throw new RangeError("read length must be a non-negative integer");
     if (n > this.size) return null;
     if (n === 0) return new Uint8Array(0);
     const first = this.chunks[0]!;
-    if (first.byteLength - this.head >= n) {
-      // Fast path: inside one chunk, no copy.
-      const out = first.subarray(this.head, this.head + n);
-      this.advance(n);
-      return out;
-    }
+    // Fast path: inside one chunk, no copy.
+    if (first.byteLength - this.head >= n) return first.subarray(this.head, this.head + n);
     const out = new Uint8Array(n);
     let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0]!;
-      const take = Math.min(n - filled, chunk.byteLength - this.head);
-      out.set(chunk.subarray(this.head, this.head + take), filled);
+    let offset = this.head;
+    for (const chunk of this.chunks) {
+      const take = Math.min(n - filled, chunk.byteLength - offset);
+      out.set(chunk.subarray(offset, offset + take), filled);
       filled += take;
-      this.advance(take);
+      offset = 0;
+      if (filled === n) break;
     }
     return out;
+  }
+
+  /** Drops up to n unread bytes (e.g. an over-long text not worth keeping); returns how many. */
+  skip(n: number): number {
+    const dropped = Math.min(n, this.size);
+    this.advance(dropped);
+    return dropped;
   }
 
   /** Big-endian unsigned 8/16/32-bit reads; null when not enough bytes yet. */

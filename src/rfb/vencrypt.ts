@@ -9,6 +9,7 @@
  * "VeNCrypt"). We answer the server "RFB 003.008" and require it to offer at least 3.8: older
  * versions have no reason string on failure, and QEMU always offers 3.8.
  */
+import { printable } from "../printable.ts";
 import { ByteReader, ReaderOverflowError } from "./reader.ts";
 import {
   RFB_VERSION_3_8,
@@ -62,13 +63,11 @@ const STEP_NAMES: Record<State["step"], string> = {
 };
 
 const encoder = new TextEncoder();
+const latin1 = new TextDecoder("latin1");
 
-/** Printable ASCII only, cut short: server text goes into a close frame and a log line. */
+/** Server text for a close frame and a log line: runs of blanks and control bytes fold to one space. */
 function cleanReason(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : " ";
-  s = s.replace(/\s+/g, " ").trim();
-  return s.length > MAX_REASON_SHOWN ? `${s.slice(0, MAX_REASON_SHOWN)}...` : s;
+  return printable(latin1.decode(bytes).replace(/[\x00-\x20\x7f]+/g, " ").trim(), MAX_REASON_SHOWN);
 }
 
 function u32(n: number): Uint8Array {

@@ -29,15 +29,30 @@ export async function runServer(compiled: Pick<CompiledSettings, "server" | "eng
     if (code === "EACCES") throw new RuntimeError(`cannot listen on ${where}: permission denied`);
     throw new RuntimeError(`cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const id = config.identity;
-  logger.info(
-    `listening on ${pc.bold(`https://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${running.port}`)}` +
-      ` cert="${id.subject}" expires=${id.notAfter.toISOString().slice(0, 10)}` +
-      ` engine-cert=${config.engineSubject ? `"${config.engineSubject}"` : "none"}` +
-      ` tls>=${config.tlsMin} allow=${config.allowlist.describe()}` +
-      ` engine-origins=${describeEngineOrigins(compiled.engineOrigins)}`,
-  );
+  logger.info(startupLine(config, running.port, compiled.engineOrigins));
   return running;
+}
+
+/** What the start-up line needs of the server config (narrow, so it is tested without a server). */
+export interface StartupFacts {
+  hostname: string;
+  identity: { subject: string; notAfter: Date };
+  engineSubject: string | null;
+  tlsMin: string;
+  allowlist: { describe(): string };
+}
+
+/** The one start-up line: where it listens, which certificates, TLS floor, allowlist and engine origins. */
+export function startupLine(config: StartupFacts, port: number, engineOrigins: CompiledSettings["engineOrigins"]): string {
+  const id = config.identity;
+  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
+  return (
+    `listening on ${pc.bold(`https://${host}:${port}`)}` +
+    ` cert="${id.subject}" expires=${id.notAfter.toISOString().slice(0, 10)}` +
+    ` engine-cert=${config.engineSubject ? `"${config.engineSubject}"` : "none"}` +
+    ` tls>=${config.tlsMin} allow=${config.allowlist.describe()}` +
+    ` engine-origins=${describeEngineOrigins(engineOrigins)}`
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
  * secret: not the ticket, not the signature, not a KubeVirt token.
  */
 import type { KeyObject } from "node:crypto";
+import { printable } from "../printable.ts";
 import { decodeTicket } from "./decode.ts";
 import { verifyTicket } from "./verify.ts";
 
@@ -28,12 +29,6 @@ export interface TicketDescription {
 
 function iso(date: Date): string {
   return date.toISOString().replace(/\.000Z$/, "Z");
-}
-
-/** Text safe for a terminal: no control characters, bounded length. */
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, "?");
-  return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
 }
 
 /** Human wording of where `now` sits relative to the window (without skew). */
@@ -67,7 +62,7 @@ export function describeTicket(raw: string, opts: DescribeOptions): TicketDescri
     row("port", String(t.target.port)),
     row("ssl_target", String(t.target.sslTarget)),
   ];
-  if (t.target.path !== null) lines.push(row("path", printable(t.target.path)));
+  if (t.target.path !== null) lines.push(row("path", printable(t.target.path, 200)));
   if (t.target.token !== null) lines.push(row("token", "(present, not shown)"));
   lines.push(
     row("validFrom", iso(t.validFrom)),

@@ -154,22 +154,6 @@ export function keyFileModeWarning(keyFile: string): string | null {
   return `key file ${keyFile} is readable by group/others (mode ${octal}); run: chmod 600 ${keyFile}`;
 }
 
-/**
- * Engine certificate (PEM, oVirt's CERT_FOR_DATA_VERIFICATION) -> the public key that verifies
- * tickets, plus subject and expiry for the start-up line (and the certificate, whose names are
- * the engine's default origins). ConfigError naming the file on problems.
- */
-export function loadEngineCert(file: string): { key: KeyObject; subject: string; notAfter: Date; cert: X509Certificate } {
-  const text = readInputFile(file, "engine certificate").toString("utf8");
-  const certs = parseCertificates(text, file, "engine certificate");
-  let cert = certs?.[0];
-  if (!cert) {
-    // Also accept a bare DER certificate.
-    try {
-      cert = new X509Certificate(readInputFile(file, "engine certificate"));
-    } catch {
-      throw new ConfigError(`engine certificate ${file}: no certificate in file`);
-    }
-  }
-  return { key: cert.publicKey, subject: oneLineName(cert.subject), notAfter: cert.validToDate, cert };
-}
+// The engine certificate loader lives in engine-key.ts (shared with `ticket`); re-exported for
+// callers that still import it from here.
+export { loadEngineCert } from "./engine-key.ts";

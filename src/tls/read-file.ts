@@ -23,11 +23,16 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-/** The file's bytes; `role` ("certificate file", "keystore"...) starts the error line. */
+/** The file's bytes; `role` ("certificate file", "keystore", "config"...) starts the error line. */
 export function readInputFile(file: string, role: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
     throw new ConfigError(`${role} ${file}: ${describeFsError(err)}`);
   }
+}
+
+/** The file as UTF-8 text, with the same one-line error as `readInputFile`. */
+export function readInputText(file: string, role: string): string {
+  return readInputFile(file, role).toString("utf8");
 }

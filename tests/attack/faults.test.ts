@@ -11,10 +11,9 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Socket, Subprocess, TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
 import { Rng } from "../helpers/fuzz.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 
 const LIVE = 500;
 const BAD = 500;
@@ -22,9 +21,9 @@ const CYCLES = 1000;
 const UP_BYTES = 8 * 1024;
 const DOWN_BYTES = 128 * 1024;
 
-let engine: EngineKeys;
+let keys: ProxyKeys;
+/** Same subject as the engine, another key: a forger's engine. */
 let other: EngineKeys;
-let tls: EngineKeys;
 /** Faults: short connect and idle timeouts. */
 let faulty: ProxyProcess;
 /** Load and cycles: no idle timeout, no per-IP or per-ticket caps (every client is 127.0.0.1). */
@@ -32,8 +31,8 @@ let load: ProxyProcess;
 const used: string[] = [];
 const listeners: TCPSocketListener<unknown>[] = [];
 
-function ticket(host: string, port: number, keys = engine): string {
-  const t = signTicket({ keyPem: keys.keyPem, certPem: keys.certPem, host, port });
+function ticket(host: string, port: number, signer = keys.engine): string {
+  const t = engineTicket(signer, port, { host });
   used.push(t);
   return t;
 }
@@ -86,9 +85,8 @@ time.sleep(120)
 const upstreamErrors: string[] = [];
 
 beforeAll(async () => {
-  engine = makeEngineKeys("engine.test");
+  keys = makeProxyKeys();
   other = makeEngineKeys("engine.test");
-  tls = makeEngineKeys("proxy.test");
   // Echoes everything (small messages only, so writes are never partial).
   echo = listen({ data: (s: Socket<undefined>, d: Uint8Array) => void s.write(d) });
   silent = listen({ data() {} });
@@ -142,7 +140,7 @@ beforeAll(async () => {
   blackholePort = Number(new TextDecoder().decode((await reader.read()).value).trim());
   reader.releaseLock();
 
-  const common = ["serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile, "--engine-cert", engine.certFile, "--allow", "127.0.0.1:1-65535"];
+  const common = serveArgs(keys, "--allow", "127.0.0.1:1-65535");
   [faulty, load] = await Promise.all([
     startProxy([...common, "--allow", "no-such-host.invalid", "--connect-timeout", "1", "--idle-timeout", "2"]),
     startProxy([...common, "--max-sessions-per-ip", "0", "--max-sessions-per-ticket", "0"]),
@@ -153,7 +151,8 @@ afterAll(async () => {
   blackhole?.kill("SIGKILL");
   await Promise.all([faulty?.stop(), load?.stop()]);
   for (const l of listeners) l.stop(true);
-  for (const k of [engine, other, tls]) if (k) removeEngineKeys(k);
+  removeProxyKeys(keys);
+  if (other) removeEngineKeys(other);
 });
 
 /** A session to the echo target that keeps sending 1 KiB every 20 ms and checks every echoed byte. */

@@ -9,17 +9,15 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
-import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, serveArgs, startProxy, type ProxyProcess, type ProxyKeys } from "../helpers/proxy.ts";
+import { listenSilent } from "../helpers/targets.ts";
 import { upgradeStatus } from "../helpers/raw-ws.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 import { consoleCss, consoleJs, faviconSvg } from "../../assets/dist/embedded.ts";
 
 /** Bun's own, fixed cut-off for connections that never complete a request (10 s on a 4 s tick), plus slack. */
 const BUN_CUTOFF_S = 17;
 
-let engine: EngineKeys;
-let tls: EngineKeys;
+let keys: ProxyKeys;
 let proxy: ProxyProcess;
 let target: TCPSocketListener<undefined>;
 
@@ -96,12 +94,10 @@ function slowloris(port: number, limitS: number): Promise<{ cutAfterS: number | 
 let slow: Promise<{ cutAfterS: number | null; reply: string }>;
 
 beforeAll(async () => {
-  engine = makeEngineKeys("engine.test");
-  tls = makeEngineKeys("proxy.test");
-  target = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  keys = makeProxyKeys();
+  target = listenSilent();
   proxy = await startProxy([
-    "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile,
-    "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${target.port}`,
+    ...serveArgs(keys, "--allow", `127.0.0.1:${target.port}`),
     "--engine-origin", "https://engine.example",
     "--max-sessions", "2",
   ]);
@@ -112,7 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   target?.stop(true);
-  for (const k of [engine, tls]) if (k) removeEngineKeys(k);
+  removeProxyKeys(keys);
 });
 
 describe("static serving: the embedded map only, exact match", () => {
@@ -215,9 +211,9 @@ describe("TLS", () => {
   test("serve warns at start-up when the TLS key file is group or world readable", async () => {
     const dir = mkdtempSync(join(tmpdir(), "novnc-keymode-"));
     const key = join(dir, "websocket-proxy.key.nopass");
-    copyFileSync(tls.keyFile, key);
+    copyFileSync(keys.tls.keyFile, key);
     chmodSync(key, 0o644);
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", key, "--engine-cert", engine.certFile]);
+    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", keys.tls.certFile, "--key", key, "--engine-cert", keys.engine.certFile]);
     try {
       expect(p.output()).toMatch(/readable/i);
       expect(p.output()).not.toContain("PRIVATE KEY");
@@ -274,7 +270,7 @@ describe("plaintext and idle clients on the TLS port", () => {
     }
     try {
       // --max-sessions 2: both real sessions still fit.
-      const t = signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: target.port });
+      const t = engineTicket(keys.engine, target.port);
       expect((await upgradeStatus(proxy.port, `/${t}`)).status).toBe(101);
       expect((await get("/console.css")).status).toBe(200);
       const deadline = t0 + BUN_CUTOFF_S * 1000;

@@ -320,13 +320,14 @@ describe("verifyTicket cost grows at most linearly with input size", () => {
   function perInput(input: string, reps: number): number {
     const opts = { engineKey, now: NOW, skewSeconds: 5 };
     const batches: number[] = [];
-    for (let b = 0; b < 5; b++) {
+    for (let b = 0; b < 7; b++) {
       const t0 = performance.now();
       for (let i = 0; i < reps; i++) verifyTicket(input, opts);
       batches.push((performance.now() - t0) / reps);
     }
-    batches.sort((a, b) => a - b);
-    return batches[2]!;
+    // The fastest batch: other processes on the machine only ever add time, so the minimum is the
+    // closest to the function's own cost (a median still moved with load on a busy 2-core box).
+    return Math.min(...batches);
   }
 
   test.each(Object.keys(shapes))("%s: 16 KiB costs at most 64 times 1 KiB (linear would be 16)", (name) => {

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPrivateKey } from "node:crypto";
 import type { TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
-import { upgradeStatus } from "../helpers/raw-ws.ts";
+import { serveArgs, startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
+import { listenSilent } from "../helpers/targets.ts";
 import { encodeTicket, formatStamp, pssSign, signTicket } from "../../src/ticket/sign.ts";
 import { decideUpgrade } from "../../src/server/upgrade.ts";
 import { compileAllowlist } from "../../src/policy/allowlist.ts";
@@ -48,13 +49,12 @@ beforeAll(async () => {
   engine = makeEngineKeys("engine.test");
   tls = makeEngineKeys("proxy.test");
   // A VNC-ish target that accepts and stays quiet; only reachable through its canonical spelling.
-  target = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  target = listenSilent();
   // Every refusal line is asserted on: no per-client rate limit on them here.
-  const common = ["--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile, "--refusal-log-limit", "0"];
+  const logAll = ["--refusal-log-limit", "0"];
   [proxy, unsigned] = await Promise.all([
     startProxy([
-      "serve", ...common,
-      "--engine-cert", engine.certFile,
+      ...serveArgs({ engine, tls }, ...logAll),
       "--allow", "10.0.0.0/8",
       "--allow", `127.0.0.1:${target.port}`,
       "--allow", "no-such-host.invalid",
@@ -62,7 +62,7 @@ beforeAll(async () => {
       "--origin", "https://portal.example:8443",
     ]),
     // Unsigned targets, default allowlist (any unicast, 5900-6923): only the policy guards.
-    startProxy(["serve", ...common, "--allow-unsigned"]),
+    startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile, "--allow-unsigned", ...logAll]),
   ]);
 });
 
@@ -231,21 +231,24 @@ describe("ticket replay and time", () => {
     expect((await upgradeStatus(proxy.port, `/${Buffer.from(JSON.stringify(f)).toString("base64")}`)).status).toBe(403);
   });
 
-  test("with --single-use a ticket opens one session; the second use is refused 403", async () => {
-    const p = await startProxy([
-      "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile,
-      "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${target.port}`, "--single-use",
-    ]);
+  test("with --single-use a ticket opens one session; its second use is refused 403 even after that session ended", async () => {
+    const p = await startProxy(serveArgs({ engine, tls }, "--allow", `127.0.0.1:${target.port}`, "--single-use"));
     try {
       const t = ticket("127.0.0.1", target.port);
-      expect((await upgradeStatus(p.port, `/${t}`)).status).toBe(101);
+      const first = await RawWsClient.connect(p.port, `/${t}`);
+      expect(first.reply.status).toBe(101);
+      first.close();
+      await Bun.sleep(200);
       const again = await upgradeStatus(p.port, `/${t}`);
       expect(again.status).toBe(403);
+      expect(again.body).toContain("already used");
+      expect((await upgradeStatus(p.port, `/${ticket("127.0.0.1", target.port)}`)).status).toBe(101);
       expect(p.output()).not.toContain(t.slice(0, 24));
     } finally {
       await p.stop();
     }
   });
+
 });
 
 describe("cross-site websocket hijacking", () => {

@@ -6,15 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Socket, TCPSocketListener } from "bun";
-import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { RawWsClient, frameHeader } from "../helpers/raw-ws.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 
 const MAX_MESSAGE = 64 * 1024;
 
-let engine: EngineKeys;
-let tls: EngineKeys;
+let keys: ProxyKeys;
 let proxy: ProxyProcess;
 let target: TCPSocketListener<undefined>;
 const used: string[] = [];
@@ -25,7 +22,7 @@ const openTargets = new Set<Socket<undefined>>();
 let targetReceived = 0;
 
 function ticket(): string {
-  const t = signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: target.port });
+  const t = engineTicket(keys.engine, target.port);
   used.push(t);
   return t;
 }
@@ -52,8 +49,7 @@ function zeroFrame(len: number): Uint8Array {
 }
 
 beforeAll(async () => {
-  engine = makeEngineKeys("engine.test");
-  tls = makeEngineKeys("proxy.test");
+  keys = makeProxyKeys();
   target = Bun.listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -76,8 +72,7 @@ beforeAll(async () => {
     },
   });
   proxy = await startProxy([
-    "serve", "--listen", "127.0.0.1:0", "--cert", tls.certFile, "--key", tls.keyFile,
-    "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${target.port}`,
+    ...serveArgs(keys, "--allow", `127.0.0.1:${target.port}`),
     "--max-message", String(MAX_MESSAGE),
   ]);
 });
@@ -85,7 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   target?.stop(true);
-  for (const k of [engine, tls]) if (k) removeEngineKeys(k);
+  removeProxyKeys(keys);
 });
 
 describe("message size cap (--max-message)", () => {

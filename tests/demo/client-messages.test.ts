@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ClientMessageParser, type ClientMessage } from "../../src/demo/client-messages.ts";
+import { NOVNC_PIXEL_FORMAT } from "../helpers/rfb-client.ts";
 
 function concat(...parts: (number[] | Uint8Array | string)[]): Uint8Array {
   const arrays = parts.map((p) =>
@@ -51,18 +52,7 @@ const expected: ClientMessage[] = [
   { type: "client-init", shared: true },
   {
     type: "set-pixel-format",
-    format: {
-      bitsPerPixel: 32,
-      depth: 24,
-      bigEndian: false,
-      trueColour: true,
-      redMax: 255,
-      greenMax: 255,
-      blueMax: 255,
-      redShift: 0,
-      greenShift: 8,
-      blueShift: 16,
-    },
+    format: NOVNC_PIXEL_FORMAT,
   },
   { type: "set-encodings", encodings: [0, 1, -223] },
   { type: "update-request", incremental: true, x: 10, y: 20, width: 256, height: 200 },

@@ -9,7 +9,7 @@ import type { ServerConfig } from "../../src/server/config.ts";
 import { SERVER_DEFAULTS } from "../../src/config/compile.ts";
 import { makeSelfSigned } from "../../src/tls/identity.ts";
 import { compileAllowlist } from "../../src/policy/allowlist.ts";
-import { loadEngineCert } from "../../src/tls/identity.ts";
+import { loadEngineCert } from "../../src/tls/engine-key.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "./engine-keys.ts";
 

@@ -3,6 +3,8 @@
  * process on 127.0.0.1, and stops it by pid.
  */
 import type { Subprocess } from "bun";
+import { signTicket, type SignTicketOptions } from "../../src/ticket/sign.ts";
+import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "./engine-keys.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const BINARY = `${ROOT}dist/novnc-proxy`;
@@ -83,4 +85,30 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/** The two key pairs a proxy test needs: the engine's (signs tickets) and the proxy's TLS pair. */
+export interface ProxyKeys {
+  engine: EngineKeys;
+  tls: EngineKeys;
+}
+
+export function makeProxyKeys(): ProxyKeys {
+  return { engine: makeEngineKeys("engine.test"), tls: makeEngineKeys("proxy.test") };
+}
+
+export function removeProxyKeys(keys: ProxyKeys | undefined): void {
+  if (!keys) return;
+  removeEngineKeys(keys.engine);
+  removeEngineKeys(keys.tls);
+}
+
+/** `serve` on 127.0.0.1 port 0 with the TLS pair and the engine certificate, then `extra` (--allow...). */
+export function serveArgs(keys: ProxyKeys, ...extra: string[]): string[] {
+  return ["serve", "--listen", "127.0.0.1:0", "--cert", keys.tls.certFile, "--key", keys.tls.keyFile, "--engine-cert", keys.engine.certFile, ...extra];
+}
+
+/** A ticket the engine key signs for host:port (127.0.0.1 unless given). */
+export function engineTicket(engine: EngineKeys, port: number, opts: Partial<Omit<SignTicketOptions, "keyPem" | "certPem" | "port">> = {}): string {
+  return signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port, ...opts });
 }

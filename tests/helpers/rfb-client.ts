@@ -22,6 +22,7 @@ import {
   SERVER_SET_COLOUR_MAP_ENTRIES,
 } from "../../src/rfb/constants.ts";
 import { vncAuthResponse } from "../../src/rfb/des.ts";
+import { ByteReader } from "../../src/rfb/reader.ts";
 import { writePixelFormat } from "../../src/demo/pixel-encoding.ts";
 
 /** How a connection ended: websocket close code/reason, or code 0 for a TCP close. */
@@ -44,20 +45,18 @@ export interface Transport {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** Byte queue shared by both transports: pushes from the socket, exact reads for the test. */
-class ByteReader {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+/** The proxy's byte queue plus one waiting `recv`: pushes from the socket, exact reads for the test. */
+class WaitingReader {
+  private queue = new ByteReader(Number.POSITIVE_INFINITY);
   private waiter: { n: number; resolve: (b: Uint8Array) => void; reject: (e: Error) => void } | null = null;
   private ended: Closed | null = null;
 
   get buffered(): number {
-    return this.size;
+    return this.queue.length;
   }
 
   push(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
+    this.queue.push(chunk);
     this.wake();
   }
 
@@ -66,33 +65,19 @@ class ByteReader {
     this.wake();
   }
 
-  private take(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const head = this.chunks[0]!;
-      const k = Math.min(head.length, n - filled);
-      out.set(head.subarray(0, k), filled);
-      filled += k;
-      if (k === head.length) this.chunks.shift();
-      else this.chunks[0] = head.subarray(k);
-    }
-    this.size -= n;
-    return out;
-  }
-
   private wake(): void {
     const w = this.waiter;
     if (!w) return;
-    if (this.size >= w.n) {
+    const bytes = this.queue.read(w.n);
+    if (bytes) {
       this.waiter = null;
-      w.resolve(this.take(w.n));
+      w.resolve(bytes.slice());
     } else if (this.ended) {
       this.waiter = null;
       w.reject(
         new Error(
           `connection closed (code ${this.ended.code} ${JSON.stringify(this.ended.reason)}) ` +
-            `while waiting for ${w.n} bytes, ${this.size} buffered`,
+            `while waiting for ${w.n} bytes, ${this.buffered} buffered`,
         ),
       );
     }
@@ -104,7 +89,7 @@ class ByteReader {
     return new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = null;
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${n} bytes, ${this.size} buffered`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${n} bytes, ${this.buffered} buffered`));
       }, timeoutMs);
       this.waiter = {
         n,
@@ -142,7 +127,7 @@ export interface OpenWsOptions {
  * status, TLS or connect error); the error says the close code Bun reported.
  */
 export function openWs(url: string, opts: OpenWsOptions = {}): Promise<WsTransport> {
-  const reader = new ByteReader();
+  const reader = new WaitingReader();
   // Bun's constructor takes options (tls, headers); the DOM typings only know protocols.
   const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
   const ws = new BunWebSocket(url, {
@@ -191,7 +176,7 @@ export function openWs(url: string, opts: OpenWsOptions = {}): Promise<WsTranspo
 
 /** Raw TCP transport (Bun.connect), e.g. straight to QEMU's VNC port. */
 export async function openTcp(hostname: string, port: number): Promise<Transport> {
-  const reader = new ByteReader();
+  const reader = new WaitingReader();
   let resolveClosed!: (c: Closed) => void;
   const closed = new Promise<Closed>((r) => (resolveClosed = r));
   const pending: Uint8Array[] = [];

@@ -15,6 +15,7 @@ import type { TCPSocketListener } from "bun";
 import { run, tempDir } from "../helpers/keystores.ts";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { runCli, startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { listenEcho } from "../helpers/targets.ts";
 import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 
@@ -53,7 +54,7 @@ function listenOnVncPort(): TCPSocketListener<undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 6400 + Math.floor(Math.random() * 500);
     try {
-      return Bun.listen({ hostname: "127.0.0.1", port, socket: { data: (s, d) => void s.write(d) } });
+      return listenEcho(port);
     } catch {
       // taken: try another
     }

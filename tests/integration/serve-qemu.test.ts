@@ -5,17 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { startQemu, type Qemu } from "../helpers/qemu.ts";
 import { makeVncPki, type VncPki } from "../helpers/vnc-pki.ts";
 import { openWs, rfbHandshake } from "../helpers/rfb-client.ts";
 import { upgradeStatus } from "../helpers/raw-ws.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 
 const PASSWORD = "Zk3q9Tx1";
-let engine: EngineKeys;
-let tlsKeys: EngineKeys;
+let keys: ProxyKeys;
 let pki: VncPki;
 let plain: Qemu;
 let tls: Qemu;
@@ -24,21 +21,16 @@ let proxy: ProxyProcess;
 const hasQemu = Bun.which("qemu-system-x86_64") !== null;
 
 function ticket(port: number, sslTarget = false): string {
-  return signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port, sslTarget });
+  return engineTicket(keys.engine, port, { sslTarget });
 }
 
 describe.skipIf(!hasQemu)("through the proxy to QEMU", () => {
   beforeAll(async () => {
-    engine = makeEngineKeys("engine.test");
-    tlsKeys = makeEngineKeys("proxy.test");
+    keys = makeProxyKeys();
     pki = makeVncPki();
     [plain, tls] = await Promise.all([startQemu({ password: PASSWORD }), startQemu({ password: PASSWORD, tlsDir: pki.dir })]);
     proxy = await startProxy([
-      "serve",
-      "--listen", "127.0.0.1:0",
-      "--cert", tlsKeys.certFile,
-      "--key", tlsKeys.keyFile,
-      "--engine-cert", engine.certFile,
+      ...serveArgs(keys),
       "--allow", `127.0.0.1:${plain.port},${tls.port}`,
       "--vnc-ca", join(pki.dir, "ca-cert.pem"),
       "--vnc-verify-name",
@@ -49,7 +41,7 @@ describe.skipIf(!hasQemu)("through the proxy to QEMU", () => {
     await proxy?.stop();
     await Promise.all([plain?.stop(), tls?.stop()]);
     pki?.cleanup();
-    for (const k of [engine, tlsKeys]) if (k) removeEngineKeys(k);
+    removeProxyKeys(keys);
   });
 
   test("a ticket and the VNC password give ServerInit with the VM's screen size and name", async () => {
@@ -101,7 +93,7 @@ describe.skipIf(!hasQemu)("through the proxy to QEMU", () => {
 
   test("QEMU going away reaches the client as 1000 Target closed", async () => {
     const q = await startQemu({ password: PASSWORD });
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tlsKeys.certFile, "--key", tlsKeys.keyFile, "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${q.port}`]);
+    const p = await startProxy(serveArgs(keys, "--allow", `127.0.0.1:${q.port}`));
     try {
       const t = await openWs(`wss://127.0.0.1:${p.port}/${ticket(q.port)}`);
       expect((await rfbHandshake(t, PASSWORD)).securityResult).toBe("ok");

@@ -10,12 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, runCli, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, serveArgs, startProxy, runCli, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 
-let engine: EngineKeys;
-let tlsKeys: EngineKeys;
+let keys: ProxyKeys;
+/** Same subject as the engine, another key: a forger's engine. */
 let other: EngineKeys;
 let proxy: ProxyProcess;
 let dir: string;
@@ -25,14 +24,13 @@ let onTargetOpen: (s: Socket<undefined>) => void = () => {};
 let target: TCPSocketListener<undefined>;
 const targetSockets = new Set<Socket<undefined>>();
 
-function ticket(port: number, host = "127.0.0.1", keys = engine): string {
-  return signTicket({ keyPem: keys.keyPem, certPem: keys.certPem, host, port });
+function ticket(port: number, host = "127.0.0.1", signer = keys.engine): string {
+  return engineTicket(signer, port, { host });
 }
 
 beforeAll(async () => {
-  engine = makeEngineKeys("engine.test");
-  tlsKeys = makeEngineKeys("proxy.test");
-  other = makeEngineKeys("engine.test"); // same subject, different key: a forger's engine
+  keys = makeProxyKeys();
+  other = makeEngineKeys("engine.test");
   dir = mkdtempSync(join(tmpdir(), "novnc-serve-"));
   target = Bun.listen({
     hostname: "127.0.0.1",
@@ -53,11 +51,7 @@ beforeAll(async () => {
     },
   });
   proxy = await startProxy([
-    "serve",
-    "--listen", "127.0.0.1:0",
-    "--cert", tlsKeys.certFile,
-    "--key", tlsKeys.keyFile,
-    "--engine-cert", engine.certFile,
+    ...serveArgs(keys),
     "--allow", `127.0.0.1:${target.port}`,
     "--origin", "https://engine.example",
   ]);
@@ -66,7 +60,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   target?.stop(true);
-  for (const k of [engine, tlsKeys, other]) if (k) removeEngineKeys(k);
+  removeProxyKeys(keys);
+  if (other) removeEngineKeys(other);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -90,9 +85,9 @@ describe("start-up", () => {
     let engineCert = true;
     for (const a of extra) {
       if (a === "--no-engine") engineCert = false;
-      else args.push(a === "CERT" ? tlsKeys.certFile : a === "KEY" ? tlsKeys.keyFile : a === "OTHERKEY" ? other.keyFile : a);
+      else args.push(a === "CERT" ? keys.tls.certFile : a === "KEY" ? keys.tls.keyFile : a === "OTHERKEY" ? other.keyFile : a);
     }
-    if (engineCert) args.push("--engine-cert", engine.certFile);
+    if (engineCert) args.push("--engine-cert", keys.engine.certFile);
     if (!args.includes("--listen")) args.push("--listen", "127.0.0.1:0");
     const r = await runCli(args);
     expect(r.code).toBe(2);
@@ -103,9 +98,9 @@ describe("start-up", () => {
 
   test("a password-protected key is refused, naming the file", async () => {
     const enc = join(dir, "enc.key");
-    const proc = Bun.spawnSync(["openssl", "pkey", "-in", tlsKeys.keyFile, "-aes256", "-passout", "pass:secret", "-out", enc]);
+    const proc = Bun.spawnSync(["openssl", "pkey", "-in", keys.tls.keyFile, "-aes256", "-passout", "pass:secret", "-out", enc]);
     expect(proc.exitCode).toBe(0);
-    const r = await runCli(["serve", "--listen", "127.0.0.1:0", "--cert", tlsKeys.certFile, "--key", enc, "--engine-cert", engine.certFile]);
+    const r = await runCli(["serve", "--listen", "127.0.0.1:0", "--cert", keys.tls.certFile, "--key", enc, "--engine-cert", keys.engine.certFile]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(enc);
     expect(r.stderr).toMatch(/password|encrypted/i);
@@ -113,8 +108,8 @@ describe("start-up", () => {
 
   test("the key may live in the cert file (oVirt's empty SSL_KEY)", async () => {
     const both = join(dir, "both.pem");
-    writeFileSync(both, readFileSync(tlsKeys.certFile, "utf8") + readFileSync(tlsKeys.keyFile, "utf8"));
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", both, "--engine-cert", engine.certFile]);
+    writeFileSync(both, readFileSync(keys.tls.certFile, "utf8") + readFileSync(keys.tls.keyFile, "utf8"));
+    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", both, "--engine-cert", keys.engine.certFile]);
     try {
       expect((await upgradeStatus(p.port, "/")).status).toBe(401);
     } finally {
@@ -142,7 +137,7 @@ describe("TLS only", () => {
   });
 
   test("--tls-min 1.3 refuses a TLS 1.2 client", async () => {
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tlsKeys.certFile, "--key", tlsKeys.keyFile, "--engine-cert", engine.certFile, "--tls-min", "1.3"]);
+    const p = await startProxy(serveArgs(keys, "--tls-min", "1.3"));
     try {
       const s12 = Bun.spawnSync(["openssl", "s_client", "-connect", `127.0.0.1:${p.port}`, "-tls1_2"], { stdin: new TextEncoder().encode(""), timeout: 10_000 });
       const s13 = Bun.spawnSync(["openssl", "s_client", "-connect", `127.0.0.1:${p.port}`, "-tls1_3"], { stdin: new TextEncoder().encode(""), timeout: 10_000 });
@@ -241,7 +236,7 @@ describe("relay", () => {
     const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = closed.port;
     closed.stop(true);
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tlsKeys.certFile, "--key", tlsKeys.keyFile, "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${port}`]);
+    const p = await startProxy(serveArgs(keys, "--allow", `127.0.0.1:${port}`));
     try {
       const c = await RawWsClient.connect(p.port, `/${ticket(port)}`);
       await c.until(() => c.closeFrame !== null, 5000);
@@ -266,7 +261,7 @@ describe("relay", () => {
         },
       },
     });
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tlsKeys.certFile, "--key", tlsKeys.keyFile, "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${sink.port}`]);
+    const p = await startProxy(serveArgs(keys, "--allow", `127.0.0.1:${sink.port}`));
     try {
       const c = await RawWsClient.connect(p.port, `/${ticket(sink.port)}`);
       const sent = pattern(0, 300_000);

@@ -65,4 +65,26 @@ describe("ByteReader", () => {
     expect(r.length).toBe(8);
     expect(() => r.push(u8(1))).toThrow(ReaderOverflowError);
   });
+
+  test("peek gives exactly n bytes across chunks without consuming them", () => {
+    const r = new ByteReader();
+    r.push(u8(1, 2));
+    r.push(u8(3, 4));
+    r.read(1);
+    expect(r.peek(4)).toBeNull();
+    expect([...r.peek(3)!]).toEqual([2, 3, 4]);
+    expect(r.length).toBe(3);
+    expect([...r.read(3)!]).toEqual([2, 3, 4]);
+  });
+
+  test("skip drops at most what is buffered and says how much", () => {
+    const r = new ByteReader();
+    r.push(u8(1, 2, 3));
+    r.push(u8(4));
+    expect(r.skip(2)).toBe(2);
+    expect(r.skip(5)).toBe(2);
+    expect(r.length).toBe(0);
+    r.push(u8(9));
+    expect([...r.read(1)!]).toEqual([9]);
+  });
 });

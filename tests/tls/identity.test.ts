@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, sign, verify, X509Certificate } from "node:crypto";
-import { ConfigError } from "../../src/errors.ts";
 import {
   keyFileModeWarning,
-  loadEngineCert,
   loadPemIdentity,
   makeSelfSigned,
 } from "../../src/tls/identity.ts";
@@ -18,6 +16,7 @@ import {
   writeText,
   type PemPair,
 } from "../helpers/keystores.ts";
+import { configErrorOf } from "../helpers/config-error.ts";
 
 // Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
 setDefaultTimeout(60_000);
@@ -56,17 +55,6 @@ beforeAll(() => {
 }, 60_000);
 
 afterAll(cleanup);
-
-/** The ConfigError line `fn` throws. */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadPemIdentity", () => {
   test("loads a cert and key pair and reports subject, expiry and the SHA-256 fingerprint", () => {
@@ -112,7 +100,7 @@ describe("loadPemIdentity", () => {
     ["an encrypted legacy key", () => loadPemIdentity(rsa.cert, f.encLegacy!), ["enc-legacy.key", "password-protected"]],
     ["a key of another certificate", () => loadPemIdentity(rsa.cert, other.key), ["other.key", "does not match"]],
   ] as [string, () => unknown, string[]][])("refuses %s with one line naming the file", (_name, fn, parts) => {
-    const msg = errorOf(fn);
+    const msg = configErrorOf(fn);
     for (const part of parts) expect(msg).toContain(part);
     expect(msg).not.toContain("\n");
     expect(msg).not.toContain("-----BEGIN");
@@ -122,7 +110,7 @@ describe("loadPemIdentity", () => {
   test.skipIf(process.getuid?.() === 0)("refuses an unreadable key file", () => {
     const key = writeText(dir, "unreadable.key", readFileSync(rsa.key));
     chmodSync(key, 0o000);
-    expect(errorOf(() => loadPemIdentity(rsa.cert, key))).toContain("permission denied");
+    expect(configErrorOf(() => loadPemIdentity(rsa.cert, key))).toContain("permission denied");
   });
 });
 
@@ -171,33 +159,5 @@ describe("keyFileModeWarning", () => {
     chmodSync(key, 0o400);
     expect(keyFileModeWarning(key)).toBeNull();
     expect(keyFileModeWarning(join(dir, "missing.key"))).toBeNull();
-  });
-});
-
-describe("loadEngineCert", () => {
-  test("gives the public key that verifies the engine's signatures", () => {
-    const engine = loadEngineCert(rsa.cert);
-    const data = Buffer.from("ticket data");
-    const sig = sign("sha256", data, createPrivateKey(readFileSync(rsa.key)));
-    expect(verify("sha256", data, engine.key, sig)).toBe(true);
-    expect(verify("sha256", data, loadEngineCert(other.cert).key, sig)).toBe(false);
-    expect(engine.subject).toBe("CN=proxy.test, O=novnc-proxy tests");
-    expect(engine.notAfter.getTime()).toBeGreaterThan(Date.now());
-  });
-
-  test("reads a DER certificate too", () => {
-    const der = join(dir, "engine.der");
-    run(["openssl", "x509", "-in", rsa.cert, "-outform", "DER", "-out", der]);
-    expect(loadEngineCert(der).subject).toBe("CN=proxy.test, O=novnc-proxy tests");
-  });
-
-  test.each([
-    ["missing", "nope.cer", "no such file"],
-    ["a text file", "text.txt", "no certificate in file"],
-    ["empty", "empty.pem", "no certificate in file"],
-  ])("refuses an engine certificate that is %s, naming the file", (_n, name, problem) => {
-    const msg = errorOf(() => loadEngineCert(join(dir, name)));
-    expect(msg).toContain(`engine certificate ${join(dir, name)}`);
-    expect(msg).toContain(problem);
   });
 });

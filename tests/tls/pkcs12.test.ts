@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
-import { ConfigError } from "../../src/errors.ts";
 import { loadKeystoreEntry, loadKeystoreIdentity, readKeystore } from "../../src/tls/pkcs12.ts";
 import {
   haveKeytool,
@@ -16,6 +15,7 @@ import {
   writeText,
   type PemPair,
 } from "../helpers/keystores.ts";
+import { configErrorOf } from "../helpers/config-error.ts";
 
 // Keystores come from openssl and a JVM (keytool): slow on a loaded machine, never hanging.
 setDefaultTimeout(60_000);
@@ -49,16 +49,6 @@ beforeAll(() => {
 }, 60_000);
 
 afterAll(cleanup);
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("readKeystore", () => {
   test("names an entry without friendlyName the way Java does: \"1\"", () => {
@@ -99,7 +89,7 @@ describe("readKeystore", () => {
     ["truncated keystore", () => ks.truncated!, "mypass", "not a PKCS#12 keystore"],
     ["missing file", () => join(dir, "nope.p12"), "mypass", "no such file"],
   ] as [string, () => string, string, string][])("refuses a %s with one line naming the file", (_n, file, pass, problem) => {
-    const msg = errorOf(() => readKeystore(file(), pass));
+    const msg = configErrorOf(() => readKeystore(file(), pass));
     expect(msg).toContain(`keystore ${file()}`);
     expect(msg).toContain(problem);
     expect(msg).not.toContain("\n");
@@ -107,7 +97,7 @@ describe("readKeystore", () => {
   });
 
   test.skipIf(!keytool)("says how to convert a JKS keystore with keytool", () => {
-    const msg = errorOf(() => readKeystore(ks.jks!, "changeit"));
+    const msg = configErrorOf(() => readKeystore(ks.jks!, "changeit"));
     expect(msg).toContain("JKS");
     expect(msg).toContain("keytool -importkeystore");
     expect(msg).toContain("-deststoretype PKCS12");
@@ -125,24 +115,24 @@ describe("loadKeystoreEntry", () => {
   });
 
   test.skipIf(!keytool)("asks for --alias, listing them, when there are several entries", () => {
-    const msg = errorOf(() => loadKeystoreEntry(ks.two!, "changeit"));
+    const msg = configErrorOf(() => loadKeystoreEntry(ks.two!, "changeit"));
     expect(msg).toContain("--alias");
     expect(msg).toContain('"first"');
     expect(msg).toContain('"second"');
   });
 
   test("lists the aliases when the alias is not found", () => {
-    const msg = errorOf(() => loadKeystoreEntry(ks.named!, "mypass", "engine"));
+    const msg = configErrorOf(() => loadKeystoreEntry(ks.named!, "mypass", "engine"));
     expect(msg).toContain('alias "engine" not found');
     expect(msg).toContain('"websocket-proxy"');
   });
 
   test("says there is no private key in a certificate-only keystore", () => {
-    expect(errorOf(() => loadKeystoreEntry(ks.certOnly!, "mypass"))).toContain("no private key in the keystore");
+    expect(configErrorOf(() => loadKeystoreEntry(ks.certOnly!, "mypass"))).toContain("no private key in the keystore");
   });
 
   test.skipIf(!keytool)("says the entry has no private key when the alias names a trusted certificate", () => {
-    expect(errorOf(() => loadKeystoreEntry(ks.trust!, "changeit", "ca"))).toContain('entry "ca" has no private key');
+    expect(configErrorOf(() => loadKeystoreEntry(ks.trust!, "changeit", "ca"))).toContain('entry "ca" has no private key');
   });
 });
 

@@ -1,24 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../../src/errors.ts";
 import { CERT_FILE_MODE, checkOutputPath, writeFileAtomic, writeKeyFile } from "../../src/tls/write-key.ts";
 import { tempDir } from "../helpers/keystores.ts";
+import { configErrorOf } from "../helpers/config-error.ts";
 
 const { dir, cleanup } = tempDir("novnc-write-key-");
 afterAll(cleanup);
 
 const modeOf = (f: string) => statSync(f).mode & 0o777;
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("writeKeyFile", () => {
   test("creates the key with mode 0600 and leaves no temp file behind", () => {
@@ -33,7 +23,7 @@ describe("writeKeyFile", () => {
   test("refuses to overwrite an existing file without force and leaves it untouched", () => {
     const f = join(dir, "existing.key");
     writeFileSync(f, "OLD");
-    expect(errorOf(() => writeKeyFile(f, "NEW", false))).toContain("file exists (use --force to overwrite)");
+    expect(configErrorOf(() => writeKeyFile(f, "NEW", false))).toContain("file exists (use --force to overwrite)");
     expect(readFileSync(f, "utf8")).toBe("OLD");
     expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
@@ -48,7 +38,7 @@ describe("writeKeyFile", () => {
   });
 
   test("names the missing output folder", () => {
-    expect(errorOf(() => writeKeyFile(join(dir, "no-such-dir", "k.pem"), "K", false))).toContain("cannot create a file in");
+    expect(configErrorOf(() => writeKeyFile(join(dir, "no-such-dir", "k.pem"), "K", false))).toContain("cannot create a file in");
   });
 });
 
@@ -71,7 +61,7 @@ describe("checkOutputPath", () => {
     ["a folder as output", () => dir, true, "is a folder"],
     ["a file as parent folder", () => join(dir, "existing.key", "x.pem"), false, "is not a folder"],
   ] as [string, () => string, boolean, string][])("refuses %s, naming the flag", (_n, file, force, problem) => {
-    const msg = errorOf(() => checkOutputPath(file(), "--key-out", force));
+    const msg = configErrorOf(() => checkOutputPath(file(), "--key-out", force));
     expect(msg).toStartWith("--key-out ");
     expect(msg).toContain(problem);
   });
@@ -84,6 +74,6 @@ describe("checkOutputPath", () => {
     const ro = join(dir, "ro");
     mkdirSync(ro);
     chmodSync(ro, 0o555);
-    expect(errorOf(() => checkOutputPath(join(ro, "k.pem"), "--key-out", false))).toContain("not writable");
+    expect(configErrorOf(() => checkOutputPath(join(ro, "k.pem"), "--key-out", false))).toContain("not writable");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { SPECIAL_KEYS, chord, functionKey, keysymForCodePoint, textToStrokes, KEY, XK } from "../../assets/console/keys.ts";
+import { SPECIAL_KEYS, SPECIAL_KEY_GROUPS, chord, functionKey, keysymForCodePoint, textToStrokes, KEY, XK } from "../../assets/console/keys.ts";
 
 /** Strokes as "+sym" / "-sym" with the keysym in hex, for readable expectations. */
 function compact(strokes: { keysym: number; down: boolean }[]): string {
@@ -18,6 +18,14 @@ describe("special keys", () => {
     for (let n = 1; n <= 12; n++) expect(ids).toContain(`ctrl-alt-f${n}`);
     for (const id of ["ctrl-alt-del", "ctrl-alt-backspace", "print", "sysrq", "esc", "tab", "win"]) expect(ids).toContain(id);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test("the menu's groups are session keys, the twelve virtual terminals, then single keys", () => {
+    expect(SPECIAL_KEY_GROUPS.map((g) => g.keys.map((k) => k.id))).toEqual([
+      ["ctrl-alt-del", "ctrl-alt-backspace"],
+      Array.from({ length: 12 }, (_, i) => `ctrl-alt-f${i + 1}`),
+      ["print", "sysrq", "esc", "tab", "win"],
+    ]);
   });
 
   test.each([
