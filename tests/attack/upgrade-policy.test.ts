@@ -249,6 +249,22 @@ describe("ticket replay and time", () => {
     }
   });
 
+  test("with --single-use a ticket replayed between validTo and validTo + skew (still verifying) is refused 403", async () => {
+    const p = await startProxy(serveArgs({ engine, tls }, "--allow", `127.0.0.1:${target.port}`, "--single-use", "--clock-skew", "60"));
+    try {
+      // validTo is already 1-2 s past; the 60 s skew still accepts the ticket.
+      const t = ticket("127.0.0.1", target.port, { now: new Date(Date.now() - 62_000), lifetimeSeconds: 60 });
+      const first = await RawWsClient.connect(p.port, `/${t}`);
+      expect(first.reply.status).toBe(101);
+      first.close();
+      await p.waitFor(/close s/);
+      const again = await upgradeStatus(p.port, `/${t}`);
+      expect(again.status).toBe(403);
+      expect(again.body).toBe("ticket already used\n");
+    } finally {
+      await p.stop();
+    }
+  });
 });
 
 describe("cross-site websocket hijacking", () => {

@@ -227,3 +227,11 @@ export class RawWsClient {
     this.socket.end();
   }
 }
+
+/** Sends bytes through a session to an echo target and waits for them back: the session is alive and intact. */
+export async function roundTrip(c: RawWsClient, text: string): Promise<void> {
+  const got: Uint8Array[] = [];
+  c.onBinary = (b) => got.push(b);
+  c.send(new TextEncoder().encode(text));
+  await c.until(() => Buffer.concat(got).toString() === text, 5000);
+}

@@ -1,6 +1,6 @@
 /**
  * Issue 12 through the compiled binary: an exclusive port, a drain that really stops accepting,
- * single use without a replay gap, recordings only of admitted sessions, ticket cookie hygiene,
+ * recordings only of admitted sessions (redaction and size: recording-qemu.test.ts), ticket cookie hygiene,
  * bounded refusal logging, one hash per ticket, IPv6 caps by prefix, one generic target refusal
  * and TLS 1.2 without CBC suites by default.
  */
@@ -11,14 +11,14 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import type { TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { runCli, startProxy, type ProxyProcess } from "../helpers/proxy.ts";
-import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, runCli, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
+import { listenEcho } from "../helpers/targets.ts";
+import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
 import { ticketHash } from "../../src/ticket/hash.ts";
 import { DEFAULT_TLS12_CIPHERS } from "../../src/tls/ciphers.ts";
 
-let engine: EngineKeys;
-let tlsA: EngineKeys;
+let keys: ProxyKeys;
+/** A second TLS pair, for certificate replacements. */
 let tlsB: EngineKeys;
 let echo: TCPSocketListener<undefined>;
 let main: ProxyProcess;
@@ -26,10 +26,9 @@ const started: ProxyProcess[] = [];
 const cleanups: (() => void)[] = [];
 
 beforeAll(async () => {
-  engine = makeEngineKeys("engine.test");
-  tlsA = makeEngineKeys("proxy-a.test");
+  keys = makeProxyKeys();
   tlsB = makeEngineKeys("proxy-b.test");
-  echo = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s, d) => void s.write(d) } });
+  echo = listenEcho();
   main = await proxy(["--trusted-proxy", "127.0.0.1", "--max-sessions-per-ip", "1"]);
 });
 
@@ -37,33 +36,32 @@ afterAll(async () => {
   for (const p of started) await p.stop();
   echo?.stop(true);
   for (const c of cleanups) c();
-  for (const k of [engine, tlsA, tlsB]) if (k) removeEngineKeys(k);
+  removeProxyKeys(keys);
+  if (tlsB) removeEngineKeys(tlsB);
 });
 
-const ticket = (opts: { now?: Date; lifetimeSeconds?: number } = {}) =>
-  signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port: echo.port, ...opts });
+const ticket = () => engineTicket(keys.engine, echo.port);
 
-async function proxy(extra: string[], files: { cert: string; key: string } = { cert: tlsA.certFile, key: tlsA.keyFile }): Promise<ProxyProcess> {
-  const p = await startProxy([
-    "serve", "--listen", "127.0.0.1:0", "--cert", files.cert, "--key", files.key,
-    "--engine-cert", engine.certFile, "--allow", `127.0.0.1:${echo.port}`, ...extra,
-  ]);
+/** `serve` with the engine certificate and the echo target allowed; `tls` = the files to serve (live copies for reloads). */
+async function proxy(extra: string[], tls: { certFile: string; keyFile: string } = keys.tls): Promise<ProxyProcess> {
+  const p = await startProxy(serveArgs({ engine: keys.engine, tls: { ...keys.tls, ...tls } }, "--allow", `127.0.0.1:${echo.port}`, ...extra));
   started.push(p);
   return p;
+}
+
+/** Copies of the TLS pair in a folder of their own, to be replaced while the proxy runs. */
+function liveTlsFiles(): { certFile: string; keyFile: string } {
+  const dir = tempFolder("novnc-live-");
+  const files = { certFile: join(dir, "live.cer"), keyFile: join(dir, "live.key") };
+  copyFileSync(keys.tls.certFile, files.certFile);
+  copyFileSync(keys.tls.keyFile, files.keyFile);
+  return files;
 }
 
 function tempFolder(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** Sends bytes through a session and waits for the echo: the session is alive and intact. */
-async function roundTrip(c: RawWsClient, text: string): Promise<void> {
-  const got: Uint8Array[] = [];
-  c.onBinary = (b) => got.push(b);
-  c.send(new TextEncoder().encode(text));
-  await c.until(() => Buffer.concat(got).toString() === text, 5000);
 }
 
 /** How a TLS handshake with the port ends: "ok", the error code, or "timeout". */
@@ -108,7 +106,7 @@ function tls12With(port: number, cipher: string): string | null {
 
 describe("1. exclusive port", () => {
   test("a second instance on a port another novnc-proxy holds: exit 1, 'address in use'", async () => {
-    const r = await runCli(["serve", "--listen", `127.0.0.1:${main.port}`, "--cert", tlsA.certFile, "--key", tlsA.keyFile, "--engine-cert", engine.certFile]);
+    const r = await runCli(["serve", "--listen", `127.0.0.1:${main.port}`, "--cert", keys.tls.certFile, "--key", keys.tls.keyFile, "--engine-cert", keys.engine.certFile]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${main.port}: address in use`);
   });
@@ -116,7 +114,7 @@ describe("1. exclusive port", () => {
   test("a port an unrelated process holds with SO_REUSEPORT: exit 1, 'address in use'", async () => {
     const other = Bun.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, fetch: () => new Response("other") });
     try {
-      const r = await runCli(["serve", "--listen", `127.0.0.1:${other.port}`, "--cert", tlsA.certFile, "--key", tlsA.keyFile, "--engine-cert", engine.certFile]);
+      const r = await runCli(["serve", "--listen", `127.0.0.1:${other.port}`, "--cert", keys.tls.certFile, "--key", keys.tls.keyFile, "--engine-cert", keys.engine.certFile]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${other.port}: address in use`);
     } finally {
@@ -127,10 +125,7 @@ describe("1. exclusive port", () => {
   test("reloads swap the certificate without refusing a connection or dropping a session; none while a foreign socket shares the port", async () => {
     // A listener is always there (no ECONNREFUSED). Known limit: Bun's stop() resets a connection
     // the old listener accepted whose TLS handshake has not finished yet (ECONNRESET, rare).
-    const dir = tempFolder("novnc-reload-");
-    const files = { cert: join(dir, "live.cer"), key: join(dir, "live.key") };
-    copyFileSync(tlsA.certFile, files.cert);
-    copyFileSync(tlsA.keyFile, files.key);
+    const files = liveTlsFiles();
     const p = await proxy([], files);
     const c = await RawWsClient.connect(p.port, `/${ticket()}`);
     let stop = false;
@@ -139,9 +134,9 @@ describe("1. exclusive port", () => {
       while (!stop) results.push(await tlsHandshakeOutcome(p.port, 2000));
     })();
     for (let i = 0; i < 4; i++) {
-      const next = i % 2 === 0 ? tlsB : tlsA;
-      copyFileSync(next.certFile, files.cert);
-      copyFileSync(next.keyFile, files.key);
+      const next = i % 2 === 0 ? tlsB : keys.tls;
+      copyFileSync(next.certFile, files.certFile);
+      copyFileSync(next.keyFile, files.keyFile);
       p.proc.kill("SIGHUP");
       const deadline = Date.now() + 10_000;
       while ((p.output().match(/SIGHUP: reloaded/g)?.length ?? 0) <= i && Date.now() < deadline) await Bun.sleep(20);
@@ -170,15 +165,12 @@ describe("1. exclusive port", () => {
 
 describe("2. drain stops accepting", () => {
   test("SIGTERM right after a certificate replacement: no handshake completes at 200 ms, 1 s, 2 s; the live session flows; exit 0", async () => {
-    const dir = tempFolder("novnc-drain-");
-    const files = { cert: join(dir, "live.cer"), key: join(dir, "live.key") };
-    copyFileSync(tlsA.certFile, files.cert);
-    copyFileSync(tlsA.keyFile, files.key);
+    const files = liveTlsFiles();
     const p = await proxy(["--drain-timeout", "8"], files);
     const c = await RawWsClient.connect(p.port, `/${ticket()}`);
     await roundTrip(c, "before");
-    copyFileSync(tlsB.certFile, files.cert);
-    copyFileSync(tlsB.keyFile, files.key);
+    copyFileSync(tlsB.certFile, files.certFile);
+    copyFileSync(tlsB.keyFile, files.keyFile);
     const t0 = Date.now();
     p.proc.kill("SIGTERM");
     expect(await handshakesAfter(p.port, t0)).toEqual([false, false, false]);
@@ -202,20 +194,7 @@ describe("2. drain stops accepting", () => {
   });
 });
 
-describe("3. single use without a replay gap", () => {
-  test("a single-use ticket replayed between validTo and validTo + skew is refused", async () => {
-    const p = await proxy(["--single-use", "--clock-skew", "60"]);
-    // validTo is already 1-2 s past; the 60 s skew still accepts it.
-    const t = ticket({ now: new Date(Date.now() - 62_000), lifetimeSeconds: 60 });
-    const first = await RawWsClient.connect(p.port, `/${t}`);
-    expect(first.reply.status).toBe(101);
-    first.close();
-    await p.waitFor(/close s/);
-    const again = await upgradeStatus(p.port, `/${t}`);
-    expect(again.status).toBe(403);
-    expect(again.body).toBe("ticket already used\n");
-  });
-});
+// 3. (single use without a replay gap) is in tests/attack/upgrade-policy.test.ts, beside --single-use.
 
 describe("4. recordings", () => {
   test("failed upgrades with a valid ticket create no recording", async () => {
@@ -324,7 +303,7 @@ describe("8. IPv6 per-IP cap by prefix", () => {
 
 describe("9. one generic reason for every target refusal", () => {
   test("unsigned targets: a name resolving outside the allowlist and a name that does not resolve get the same body; the log has the detail", async () => {
-    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", tlsA.certFile, "--key", tlsA.keyFile, "--allow-unsigned", "--allow", "127.0.0.1:5900"]);
+    const p = await startProxy(["serve", "--listen", "127.0.0.1:0", "--cert", keys.tls.certFile, "--key", keys.tls.keyFile, "--allow-unsigned", "--allow", "127.0.0.1:5900"]);
     started.push(p);
     const a = await upgradeStatus(p.port, "/", { Cookie: "novnc-target=localhost:5901" });
     const b = await upgradeStatus(p.port, "/", { Cookie: "novnc-target=no-such-host.invalid:5900" });
@@ -350,7 +329,7 @@ describe("10. TLS 1.2 ciphers", () => {
 
   test("check-config shows the effective list: the default, or SSL_CIPHERS from an oVirt config file", async () => {
     const dir = tempFolder("novnc-conf-");
-    const base = ["check-config", "--cert", tlsA.certFile, "--key", tlsA.keyFile, "--engine-cert", engine.certFile];
+    const base = ["check-config", "--cert", keys.tls.certFile, "--key", keys.tls.keyFile, "--engine-cert", keys.engine.certFile];
     const empty = join(dir, "empty.conf");
     writeFileSync(empty, "");
     const d = await runCli([...base, "--config", empty]);

@@ -8,18 +8,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
-import { startProxy, type ProxyProcess } from "../helpers/proxy.ts";
+import { engineTicket, makeProxyKeys, removeProxyKeys, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { startQemu, type Qemu } from "../helpers/qemu.ts";
 import { makeVncPki, type VncPki } from "../helpers/vnc-pki.ts";
 import { NOVNC_PIXEL_FORMAT, openWs, readUpdate, requestUpdate, rfbHandshake, setEncodings, setPixelFormat } from "../helpers/rfb-client.ts";
-import { signTicket } from "../../src/ticket/sign.ts";
 import { parseRecording, DIRECTION_MARKER } from "../../src/relay/recorder.ts";
 
 const PASSWORD = "Zk3q9Tx1";
 const MAX_BYTES = 64 * 1024;
-let engine: EngineKeys;
-let tlsKeys: EngineKeys;
+let keys: ProxyKeys;
 let pki: VncPki;
 let plain: Qemu;
 let tls: Qemu;
@@ -28,9 +25,7 @@ let dir: string;
 
 const hasQemu = Bun.which("qemu-system-x86_64") !== null;
 
-function ticket(port: number, sslTarget = false): string {
-  return signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port, sslTarget });
-}
+const ticket = (port: number, sslTarget = false): string => engineTicket(keys.engine, port, { sslTarget });
 
 /** Whether `needle` occurs anywhere in `hay`. */
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
@@ -77,28 +72,18 @@ async function lastRecording(before: Set<string>) {
 
 describe.skipIf(!hasQemu)("recordings of real QEMU sessions", () => {
   beforeAll(async () => {
-    engine = makeEngineKeys("engine.test");
-    tlsKeys = makeEngineKeys("proxy.test");
+    keys = makeProxyKeys();
     pki = makeVncPki();
     dir = mkdtempSync(join(tmpdir(), "novnc-rec-"));
     [plain, tls] = await Promise.all([startQemu({ password: PASSWORD }), startQemu({ password: PASSWORD, tlsDir: pki.dir })]);
-    proxy = await startProxy([
-      "serve",
-      "--listen", "127.0.0.1:0",
-      "--cert", tlsKeys.certFile,
-      "--key", tlsKeys.keyFile,
-      "--engine-cert", engine.certFile,
-      "--allow", `127.0.0.1:${plain.port},${tls.port}`,
-      "--record", dir,
-      "--record-max-bytes", String(MAX_BYTES),
-    ]);
+    proxy = await startProxy(serveArgs(keys, "--allow", `127.0.0.1:${plain.port},${tls.port}`, "--record", dir, "--record-max-bytes", String(MAX_BYTES)));
   }, 60_000);
 
   afterAll(async () => {
     await proxy?.stop();
     await Promise.all([plain?.stop(), tls?.stop()]);
     pki?.cleanup();
-    for (const k of [engine, tlsKeys]) if (k) removeEngineKeys(k);
+    removeProxyKeys(keys);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

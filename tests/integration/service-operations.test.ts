@@ -11,7 +11,7 @@ import type { TCPSocketListener } from "bun";
 import { makeEngineKeys, removeEngineKeys, type EngineKeys } from "../helpers/engine-keys.ts";
 import { engineTicket, makeProxyKeys, removeProxyKeys, runCli, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { listenEcho } from "../helpers/targets.ts";
-import { RawWsClient, upgradeStatus } from "../helpers/raw-ws.ts";
+import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
 
 let keys: ProxyKeys;
 /** A second TLS pair, for reload tests. */
@@ -38,14 +38,6 @@ async function proxy(extra: string[], cert = keys.tls): Promise<ProxyProcess> {
   const p = await startProxy(serveArgs({ engine: keys.engine, tls: cert }, "--allow", `127.0.0.1:${echo.port}`, ...extra));
   started.push(p);
   return p;
-}
-
-/** Sends bytes through a session and waits for the echo: the session is alive and intact. */
-async function roundTrip(c: RawWsClient, text: string): Promise<void> {
-  const got: Uint8Array[] = [];
-  c.onBinary = (b) => got.push(b);
-  c.send(new TextEncoder().encode(text));
-  await c.until(() => Buffer.concat(got).toString() === text, 5000);
 }
 
 async function get(port: number, path: string): Promise<Response> {
