@@ -5,6 +5,9 @@
  * reported as one summary line when the minute is over. Pure bookkeeping with an injected clock.
  */
 
+/** The shared key of clients beyond `maxClients`. */
+export const OTHER_CLIENTS = "other addresses";
+
 export interface SuppressedSummary {
   client: string;
   suppressed: number;
@@ -21,14 +24,21 @@ export class RefusalLogLimiter {
   /** Summaries of windows that a new refusal replaced before a flush saw them end. */
   private pending: SuppressedSummary[] = [];
 
+  /**
+   * @param perWindow lines per client and window (0 = no limit)
+   * @param maxClients clients tracked at once; beyond them (a flood from many addresses) refusals
+   *   share one budget under OTHER_CLIENTS, so memory and log lines stay bounded
+   */
   constructor(
     public perWindow = 10,
     readonly windowMs = 60_000,
+    readonly maxClients = 10_000,
   ) {}
 
   /** Counts a refusal from `client`; true when it may be logged. */
   allow(client: string, now: number): boolean {
     if (this.perWindow === 0) return true;
+    if (!this.windows.has(client) && this.windows.size >= this.maxClients) client = OTHER_CLIENTS;
     let w = this.windows.get(client);
     if (!w || now - w.start >= this.windowMs) {
       // An ended window still holding a count is reported by the next flush; its successor starts now.

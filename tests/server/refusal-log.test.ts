@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { RefusalLogLimiter } from "../../src/server/refusal-log.ts";
+import { OTHER_CLIENTS, RefusalLogLimiter } from "../../src/server/refusal-log.ts";
 
 describe("RefusalLogLimiter", () => {
   test("logs the first 10 refusals of a client in a minute, then counts the rest into one summary", () => {
@@ -30,5 +30,13 @@ describe("RefusalLogLimiter", () => {
     const l = new RefusalLogLimiter(0);
     for (let i = 0; i < 100; i++) expect(l.allow("a", i)).toBe(true);
     expect(l.flush(120_000)).toEqual([]);
+  });
+
+  test("past maxClients, new addresses share one budget: memory and lines stay bounded", () => {
+    const l = new RefusalLogLimiter(10, 60_000, 3);
+    const logged = Array.from({ length: 1000 }, (_, i) => l.allow(`10.0.${i >> 8}.${i & 255}`, i)).filter(Boolean).length;
+    // 3 tracked clients with one line each, then 10 for all the others together.
+    expect(logged).toBe(3 + 10);
+    expect(l.flush(61_000)).toEqual([{ client: OTHER_CLIENTS, suppressed: 1000 - 3 - 10 }]);
   });
 });
