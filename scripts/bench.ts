@@ -1,9 +1,10 @@
 /**
- * `npm run bench`: novnc-proxy side by side with websockify, direct TCP and a bare Bun wss server
- * (the ceiling), interleaved (A B C D, B C D A, ...), medians of repeats with min–max. Prints a
+ * `npm run bench`: novnc-proxy side by side with the smallest possible Bun relay (wss in, TCP
+ * out, backpressure, no checks: the baseline that shows the product's own cost), websockify,
+ * direct TCP and a bare Bun wss server (the ceiling), interleaved (A B C D, B C D A, ...), medians of repeats with min–max. Prints a
  * table and writes it as markdown (dist/bench-results.md, or --out FILE).
  *
- *   bun scripts/bench.ts [--quick] [--repeats N] [--out FILE] [--only novnc,websockify,direct,ceiling]
+ *   bun scripts/bench.ts [--quick] [--repeats N] [--out FILE] [--only novnc,relay,websockify,direct,ceiling]
  *
  * Installs nothing: without websockify (`apt-get install websockify`) its column is skipped.
  * Loopback only; every process it starts is stopped by pid, including on Ctrl-C.
@@ -32,7 +33,7 @@ import { measureDown, measureFlood, measureIdle, measureRtt, measureSetup, measu
 import { CONTENDER_LABELS, mark, renderMarkdown, renderText, tableCells, type Cell, type ContenderId, type Row } from "./bench/table.ts";
 
 const MiB = 1024 * 1024;
-const ALL: ContenderId[] = ["novnc", "websockify", "direct", "ceiling"];
+const ALL: ContenderId[] = ["novnc", "relay", "websockify", "direct", "ceiling"];
 
 /** Sizes and counts of one run; `--quick` shrinks them so a run takes a minute or two. */
 export interface BenchPlan {

@@ -1,6 +1,7 @@
 /**
  * What the bench runs against: throw-away keys (openssl, in a temp dir), the TCP target, and the
- * four contenders (novnc-proxy, websockify, direct TCP, the bare Bun wss ceiling), each started
+ * contenders (novnc-proxy, the minimal Bun relay baseline, websockify, direct TCP, the bare Bun
+ * wss ceiling), each started
  * as its own process on 127.0.0.1 with port 0 (websockify needs a port: a free one is picked).
  */
 import { execFileSync } from "node:child_process";
@@ -112,6 +113,11 @@ export async function startContender(id: ContenderId, ctx: StartContext): Promis
       return { id, endpoint: { kind: "tcp", port: ctx.targetPort }, pid: null, tail: () => "", stop: async () => {} };
     case "ceiling": {
       const child = startChild("ceiling", [process.execPath, TARGETS_SCRIPT, "wss", "--cert", ctx.keys.tlsCert, "--key", ctx.keys.tlsKey]);
+      const m = await child.waitFor(/ready (\d+)/);
+      return { id, endpoint: { kind: "wss", port: Number(m[1]) }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
+    }
+    case "relay": {
+      const child = startChild("relay", [process.execPath, TARGETS_SCRIPT, "relay", "--cert", ctx.keys.tlsCert, "--key", ctx.keys.tlsKey, "--target", String(ctx.targetPort)]);
       const m = await child.waitFor(/ready (\d+)/);
       return { id, endpoint: { kind: "wss", port: Number(m[1]) }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
     }

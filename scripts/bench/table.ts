@@ -1,14 +1,15 @@
 /**
  * The results table: one row per metric, one column per contender, medians with min–max, the
- * ratios novnc-proxy / websockify and novnc-proxy / ceiling, and the issue's target. Rendered as
+ * ratios novnc-proxy / Bun relay (the product's own cost), novnc-proxy / websockify and novnc-proxy / ceiling, and the issue's target. Rendered as
  * markdown (for the README) and as aligned text (for the terminal). Pure, no I/O.
  */
 import { fmtRatio, fmtSummary, summarize, type Summary } from "./stats.ts";
 
-export type ContenderId = "novnc" | "websockify" | "direct" | "ceiling";
+export type ContenderId = "novnc" | "relay" | "websockify" | "direct" | "ceiling";
 
 export const CONTENDER_LABELS: Record<ContenderId, string> = {
   novnc: "novnc-proxy",
+  relay: "Bun relay (baseline)",
   websockify: "websockify",
   direct: "direct TCP",
   ceiling: "Bun wss (ceiling)",
@@ -52,16 +53,17 @@ function cellText(cell: Cell | undefined): string {
 
 /** The table as rows of strings (header first). */
 export function tableCells(rows: readonly Row[], columns: readonly ContenderId[]): string[][] {
-  const header = ["Metric", ...columns.map((c) => CONTENDER_LABELS[c]), "novnc / websockify", "novnc / ceiling", "Target (novnc-proxy)"];
+  const header = ["Metric", ...columns.map((c) => CONTENDER_LABELS[c]), "novnc / relay", "novnc / websockify", "novnc / ceiling", "Target (novnc-proxy)"];
   const out = [header];
   for (const r of rows) {
     const n = cellMedian(r.cells.novnc);
+    const b = cellMedian(r.cells.relay);
     const w = cellMedian(r.cells.websockify);
     const c = cellMedian(r.cells.ceiling);
     let target = r.target ?? "";
     if (r.target && r.meets && Number.isFinite(n)) target += r.meets(n, c) ? " ✓" : " ✗";
     if (r.verdict) target = r.verdict(n, c);
-    out.push([r.metric, ...columns.map((col) => cellText(r.cells[col])), fmtRatio(n, w), fmtRatio(n, c), target]);
+    out.push([r.metric, ...columns.map((col) => cellText(r.cells[col])), fmtRatio(n, b), fmtRatio(n, w), fmtRatio(n, c), target]);
   }
   return out;
 }

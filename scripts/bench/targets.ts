@@ -3,6 +3,8 @@
  *
  *   bun scripts/bench/targets.ts tcp                      the VNC stand-in behind the relays
  *   bun scripts/bench/targets.ts wss --cert C --key K     the bare Bun wss server (the ceiling)
+ *   bun scripts/bench/targets.ts relay --cert C --key K --target PORT
+ *                                                         the smallest Bun relay (the baseline)
  *
  * Both speak scripts/bench/protocol.ts on 127.0.0.1, port 0, and print `ready PORT` once
  * listening. They honour backpressure, so their own memory stays flat whatever the client does.
@@ -158,6 +160,109 @@ function runWss(certFile: string, keyFile: string): void {
   console.log(`ready ${server.port}`);
 }
 
+/** Per-session state of the minimal relay: the TCP side and what either side could not take yet. */
+interface RelayConn {
+  tcp: Socket<ServerWebSocket<RelayConn>> | null;
+  up: Uint8Array[];
+  downHeld: Uint8Array | null;
+  downPaused: boolean;
+}
+
+/**
+ * The smallest possible Bun relay: wss in, TCP out, backpressure both ways, no checks (no ticket,
+ * origin, allowlist, limits or logs). What novnc-proxy costs on top of relaying is its ratio to this.
+ */
+function runRelay(certFile: string, keyFile: string, targetPort: number): void {
+  const server = Bun.serve<RelayConn>({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: Bun.file(certFile), key: Bun.file(keyFile) },
+    fetch(req, srv) {
+      const offered = req.headers.get("sec-websocket-protocol") ?? "";
+      const headers = offered.split(",").some((p) => p.trim() === "binary") ? { "Sec-WebSocket-Protocol": "binary" } : undefined;
+      if (srv.upgrade(req, { data: { tcp: null, up: [], downHeld: null, downPaused: false }, headers })) return undefined;
+      return new Response("websocket only\n", { status: 400 });
+    },
+    websocket: {
+      perMessageDeflate: false,
+      maxPayloadLength: 16 * 1024 * 1024,
+      idleTimeout: 120,
+      async open(ws) {
+        ws.pause();
+        try {
+          ws.data.tcp = await Bun.connect<ServerWebSocket<RelayConn>>({
+            hostname: "127.0.0.1",
+            port: targetPort,
+            data: ws,
+            socket: {
+              binaryType: "uint8array",
+              data(s, bytes) {
+                const c = ws.data;
+                // -1: queued over the limit; 0: dropped, so keep it for the drain.
+                const r = c.downHeld ? 0 : ws.sendBinary(bytes);
+                if (r === 0) c.downHeld = c.downHeld ? Buffer.concat([c.downHeld, bytes]) : bytes.slice();
+                if (r <= 0 && !c.downPaused) {
+                  c.downPaused = true;
+                  s.pause();
+                }
+              },
+              drain(s) {
+                const c = ws.data;
+                while (c.up.length > 0) {
+                  const head = c.up[0]!;
+                  const n = s.write(head);
+                  if (n < head.byteLength) {
+                    if (n > 0) c.up[0] = head.subarray(n);
+                    return;
+                  }
+                  c.up.shift();
+                }
+                ws.resume();
+              },
+              close() {
+                ws.close(1000, "Target closed");
+              },
+              error() {},
+            },
+          });
+          ws.data.tcp.setNoDelay(true);
+          ws.resume();
+        } catch {
+          ws.close(1011, "target unreachable");
+        }
+      },
+      message(ws, msg) {
+        const c = ws.data;
+        if (typeof msg === "string" || !c.tcp) return;
+        if (c.up.length > 0) {
+          c.up.push(msg.slice());
+          return;
+        }
+        const n = c.tcp.write(msg);
+        if (n < msg.byteLength) {
+          c.up.push(msg.slice(Math.max(0, n)));
+          ws.pause();
+        }
+      },
+      drain(ws) {
+        const c = ws.data;
+        if (c.downHeld) {
+          if (ws.sendBinary(c.downHeld) === 0) return;
+          c.downHeld = null;
+        }
+        if (c.downPaused) {
+          c.downPaused = false;
+          c.tcp?.resume();
+        }
+      },
+      close(ws) {
+        ws.data.tcp?.end();
+      },
+    },
+  });
+  console.log(`ready ${server.port}`);
+}
+
 if (import.meta.main) {
   const [mode, ...rest] = process.argv.slice(2);
   const flag = (name: string): string => {
@@ -168,8 +273,9 @@ if (import.meta.main) {
   };
   if (mode === "tcp") runTcp();
   else if (mode === "wss") runWss(flag("--cert"), flag("--key"));
+  else if (mode === "relay") runRelay(flag("--cert"), flag("--key"), Number(flag("--target")));
   else {
-    console.error("usage: targets.ts tcp | wss --cert FILE --key FILE");
+    console.error("usage: targets.ts tcp | wss --cert FILE --key FILE | relay --cert FILE --key FILE --target PORT");
     process.exit(2);
   }
 }

@@ -23,6 +23,7 @@ export interface MintOptions {
   host: string;
   port: number;
   sslTarget: boolean;
+  viewOnly: boolean;
   lifetimeSeconds: number;
   order: "java" | "python";
 }
@@ -62,6 +63,7 @@ export function parseMintArgs(args: Record<string, unknown>): MintOptions {
     host,
     port: wholeNumber(required(args.port, "port", "the VNC port"), "port", 1, 65535),
     sslTarget: args["ssl-target"] === true || args.sslTarget === true,
+    viewOnly: args["view-only"] === true || args.viewOnly === true,
     lifetimeSeconds: wholeNumber(String(args.lifetime ?? DEFAULT_LIFETIME_SECONDS), "lifetime", 1, MAX_LIFETIME_SECONDS),
     order,
   };
@@ -132,6 +134,7 @@ export default defineCommand({
     host: { type: "string", description: "VNC server address or name the ticket grants", valueHint: "HOST" },
     port: { type: "string", description: "VNC server port the ticket grants", valueHint: "PORT" },
     "ssl-target": { type: "boolean", description: "The VNC server speaks VeNCrypt/x509 (oVirt VNC encryption)", default: false },
+    "view-only": { type: "boolean", description: "Read-only console: the proxy drops keyboard, mouse and clipboard input (signed view_only)", default: false },
     lifetime: {
       type: "string",
       description: "Seconds the ticket stays valid (the engine's default is 120)",
@@ -163,6 +166,7 @@ export default defineCommand({
       host: opts.host,
       port: opts.port,
       sslTarget: opts.sslTarget,
+      viewOnly: opts.viewOnly,
       lifetimeSeconds: opts.lifetimeSeconds,
       order: opts.order,
     });

@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { X509Certificate, KeyObject } from "node:crypto";
+import { X509Certificate, type KeyObject } from "node:crypto";
 import { ConfigError } from "../errors.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
@@ -16,6 +16,7 @@ import { resolveKeystorePassword } from "../tls/password.ts";
 import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
 import { readInputFile } from "../tls/read-file.ts";
 import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
+import { isCertificateLabel, splitPem } from "../tls/pem.ts";
 import { originsFromCertificate, originsFromEngineConf, uniqueOrigins, type SourcedOrigin } from "./engine-origins.ts";
 import { readConfLayers } from "./load-conf.ts";
 import { mergeSettings, type Merged } from "./merge.ts";
@@ -56,6 +57,7 @@ export function compileSettings(m: Input, env: Record<string, string | undefined
     throw new ConfigError("--engine-cert FILE is required to verify tickets (or --allow-unsigned to accept plain targets)");
   }
   if (v["vnc-verify-name"] && !v["vnc-ca"]) throw new ConfigError(`${named("vnc-verify-name")} needs --vnc-ca`);
+  if (v["kubevirt-ca"] && v["kubevirt-insecure"]) throw new ConfigError(`${named("kubevirt-ca")} and ${named("kubevirt-insecure")} exclude each other: give one`);
   if (Boolean(v["vnc-client-cert"]) !== Boolean(v["vnc-client-key"])) throw new ConfigError("--vnc-client-cert and --vnc-client-key go together");
 
   const { hostname, port } = v.listen;
@@ -100,6 +102,10 @@ export function compileSettings(m: Input, env: Record<string, string | undefined
   engineOrigins = uniqueOrigins(engineOrigins);
 
   if (v.record) warnings.push(`--record: every session is recorded into ${v.record} (files hold keystrokes; mode 0600)`);
+  if (v["kubevirt-insecure"]) {
+    warnings.push("--kubevirt-insecure: websocket (KubeVirt) targets' certificates are not checked; their bearer tokens go to whoever answers");
+  }
+  if (v["view-only"]) warnings.push("--view-only: every console is read-only (keyboard, mouse and clipboard input is dropped)");
   if (v["allow-unsigned"]) warnings.push("--allow-unsigned: plain novnc-target cookies are accepted; only the allowlist guards targets");
   const readPem = (file: string, flag: string): string => readInputFile(file, flag).toString("utf8");
 
@@ -118,6 +124,7 @@ export function compileSettings(m: Input, env: Record<string, string | undefined
       clientCertPem: v["vnc-client-cert"] ? readPem(v["vnc-client-cert"], "--vnc-client-cert") : null,
       clientKeyPem: v["vnc-client-key"] ? readPem(v["vnc-client-key"], "--vnc-client-key") : null,
     },
+    kubevirt: { caPem: v["kubevirt-ca"] ? readCaBundle(v["kubevirt-ca"]) : null, insecure: v["kubevirt-insecure"] },
     ...(pre.extraRoutes ? { extraRoutes: pre.extraRoutes } : {}),
   };
   return {
@@ -157,6 +164,7 @@ function plainFields(v: Settings) {
     refusalLogLimit: v["refusal-log-limit"],
     recordMaxBytes: v["record-max-bytes"],
     recordMaxTotal: v["record-max-total"],
+    viewOnly: v["view-only"],
   } satisfies Partial<ServerConfig>;
 }
 
@@ -166,6 +174,7 @@ export const SERVER_DEFAULTS = {
   engineOrigins: [] as string[],
   recordDir: null,
   vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
+  kubevirt: { caPem: null, insecure: false },
 } satisfies Partial<ServerConfig>;
 
 /**
@@ -185,6 +194,23 @@ function engineConfOrigins(confBase: string, warnings: string[]): SourcedOrigin[
     warnings.push(`${base}.d: ${err instanceof Error ? err.message : String(err)}; engine origins from it skipped`);
     return [];
   }
+}
+
+/**
+ * The websocket targets' CA: only its certificates, each one parsed now, so a wrong file stops
+ * start-up with its name instead of failing every KubeVirt session later.
+ */
+function readCaBundle(file: string): string {
+  const blocks = splitPem(readInputFile(file, "--kubevirt-ca").toString("utf8")).filter((b) => isCertificateLabel(b.label));
+  if (blocks.length === 0) throw new ConfigError(`--kubevirt-ca ${file}: no PEM certificate in it`);
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b.text);
+    } catch {
+      throw new ConfigError(`--kubevirt-ca ${file}: a certificate in it does not parse`);
+    }
+  }
+  return blocks.map((b) => b.text).join("");
 }
 
 /** The recording folder must exist and be writable; recordings are sensitive, so say so. */

@@ -1,33 +1,37 @@
 /**
- * One console session: a browser websocket joined to a VNC target, with backpressure both ways.
+ * One console session: a browser websocket joined to a VNC target by two pumps (src/relay/
+ * pump.ts), one per direction, with protocol stages (src/relay/stages/) in a direction only while
+ * they have work: VeNCrypt termination until the browser's answer is swallowed, the downgrade
+ * guard until it has decided, the view-only filter for view-only sessions. A plain session's
+ * chunk goes straight from one side's event to the other side's write.
  *
- * Bytes are never dropped or reordered: what a side cannot take now is held (at most what was
- * already read when the other side was paused) and the producing side is paused until the slow
- * side drains. Memory per session is therefore bounded by a few chunks, whatever the flood.
+ * No Bun types here: the browser is a `BrowserSocket` (Bun's ServerWebSocket fits it as is;
+ * src/relay/bun-socket.ts wires its events) and the target a `TargetConn`, so the whole session
+ * runs against fakes in tests/relay/session.test.ts.
  */
-import type { ServerWebSocket } from "bun";
 import { tagged, logEvent } from "../log.ts";
+import { CLOSE, type Outcome } from "./close.ts";
+import { Pump, WRITE_FULL, type Sink } from "./pump.ts";
 import { printable } from "../printable.ts";
-import type { Outcome } from "../server/metrics.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
-import { readSecurityOffer, requiresTls } from "../rfb/security-offer.ts";
 import { DIRECTION_DOWN, DIRECTION_UP, type Recorder } from "./recorder.ts";
+import { isFailure, type Stage, type StageFailure } from "./stages/stage.ts";
+import { DowngradeGuard } from "./stages/downgrade-guard.ts";
+import { ExpectedPrefix } from "./stages/vencrypt-client.ts";
+import { ViewOnlyFilter } from "./stages/view-only.ts";
 
-/** How many opening bytes of a plain target are looked at (version + count + types). */
-const SNIFF_LIMIT = 64;
+export { CLOSE, type Outcome };
 
 const log = tagged("session");
 
-/** Close codes the relay uses, with the reasons upstream oVirt clients know. */
-export const CLOSE = {
-  TARGET_CLOSED: 1000,
-  GOING_AWAY: 1001,
-  PROTOCOL: 1002,
-  UNSUPPORTED: 1003,
-  POLICY: 1008,
-  TOO_BIG: 1009,
-  INTERNAL: 1011,
-} as const;
+/** The members of the browser's websocket the relay uses (Bun's ServerWebSocket has them). */
+export interface BrowserSocket {
+  /** Bytes sent (> 0), 0 = dropped (not queued), -1 = queued but over the backpressure limit. */
+  sendBinary(bytes: Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  pause(): void;
+  resume(): void;
+}
 
 export interface SessionInfo {
   id: string;
@@ -41,302 +45,267 @@ export interface SessionInfo {
   connect: (req: ConnectRequest) => Promise<ConnectedTarget>;
   /** Plain ticket: watch the server's opening and refuse a VeNCrypt-only server (downgrade guard). */
   checkPlainOffer: boolean;
-  /** Session recording (`--record`), when enabled; opened once the websocket is open. */
+  /** Server-enforced view-only: input messages from the browser never reach the VM. */
+  viewOnly?: boolean;
+  /** Session recording (`--record`), when enabled; set once the websocket is open (never before the upgrade). */
   recorder?: Recorder | null;
   /** Called once the target is connected, with how long it took (metrics). */
   onConnected?: (seconds: number) => void;
+  /** Called per input message a view-only session dropped (metrics). */
+  onInputDropped?: () => void;
   /** Called once when the session ends (metrics, caps bookkeeping). */
-  onEnd?: (s: SessionState) => void;
+  onEnd?: (s: Session) => void;
 }
 
-export interface SessionState extends SessionInfo {
-  startedAt: number;
+/**
+ * Where a session is: connecting to the target; relaying; flushing (the target hung up, its last
+ * bytes are still going to the browser); ended (the browser side is closed).
+ */
+export type Phase = "connecting" | "relaying" | "flushing" | "ended";
+
+export class Session {
+  readonly id: string;
+  readonly client: string;
+  readonly ticketHash: string;
+  readonly ticketId: string | null;
+  readonly targetLabel: string;
+  readonly startedAt = performance.now();
   /** Wall-clock ms, for the absolute session limit. */
-  openedAt: number;
-  conn: TargetConn | null;
-  /** Browser -> VNC bytes the target could not take yet (or arrived before connect). */
-  up: Uint8Array[];
-  /** VNC -> browser bytes the websocket dropped (send returned 0). */
-  down: Uint8Array[];
-  /** The target socket is paused because the browser is slow. */
-  targetPaused: boolean;
-  /** Bytes the browser must send first and that are swallowed (VeNCrypt termination). */
-  expect: Uint8Array | null;
-  expectAt: number;
-  bytesUp: number;
-  bytesDown: number;
-  targetGone: boolean;
-  ended: boolean;
-  /** Closes the session when a plain target sends nothing after connecting (not a VNC server). */
-  firstByteTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Copy of the target's first bytes while its security offer is being read; null when done. */
-  sniff: Uint8Array | null;
-  closeReason: string;
-  outcome: Outcome | null;
-}
+  readonly openedAt = Date.now();
+  phase: Phase = "connecting";
+  bytesUp = 0;
+  bytesDown = 0;
+  closeReason = "";
+  outcome: Outcome | null = null;
+  /** Input messages dropped (view-only). */
+  inputDropped = 0;
 
-export type SessionSocket = ServerWebSocket<SessionState>;
+  private browser: BrowserSocket | null = null;
+  private conn: TargetConn | null = null;
+  private up: Pump | null = null;
+  private down: Pump | null = null;
+  /** Stages in each direction, in order; null when none is left (the hot path's only check). */
+  private upStages: Stage[] | null = null;
+  private downStages: Stage[] | null = null;
+  private viewOnly: ViewOnlyFilter | null = null;
+  /** Target events that came before `connect` resolved (replayed once it has). */
+  private early: Array<Uint8Array | { error?: string }> | null = null;
+  /** Closes the session when the target sends nothing after connecting (not a VNC server). */
+  private firstByteTimer: ReturnType<typeof setTimeout> | undefined;
 
-export function newSessionState(info: SessionInfo): SessionState {
-  return {
-    ...info,
-    startedAt: performance.now(),
-    openedAt: Date.now(),
-    conn: null,
-    up: [],
-    down: [],
-    targetPaused: false,
-    expect: null,
-    expectAt: 0,
-    bytesUp: 0,
-    bytesDown: 0,
-    targetGone: false,
-    ended: false,
-    sniff: info.checkPlainOffer ? new Uint8Array(0) : null,
-    firstByteTimer: undefined,
-    closeReason: "",
-    outcome: null,
-  };
-}
-
-/** Closes the browser side with a code and reason, remembering why for the audit line and metrics. */
-export function closeWs(ws: SessionSocket, code: number, reason: string, outcome: Outcome): void {
-  const s = ws.data;
-  if (!s.closeReason) s.closeReason = `${code} ${reason}`;
-  s.outcome ??= outcome;
-  try {
-    ws.close(code, reason);
-  } catch {
-    // already closed
-  }
-}
-
-/** websocket `open`: connect to the target; browser input waits (paused) until then. */
-export async function onOpen(ws: SessionSocket): Promise<void> {
-  const s = ws.data;
-  logEvent(log, "info", `open ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash}`, {
-    event: "session_open",
-    session: s.id,
-    client: s.client,
-    target: s.targetLabel,
-    ticket: s.ticketHash,
-  });
-  ws.pause();
-  let connected: ConnectedTarget;
-  const t0 = performance.now();
-  try {
-    connected = await s.connect({
-      ...s.connectRequest,
-      events: {
-        data: (bytes) => onTargetData(ws, bytes),
-        drain: () => flushUp(ws),
-        close: (error) => onTargetClose(ws, error),
-      },
-    });
-  } catch (err) {
-    const reason = err instanceof TargetError ? err.message : "VNC server connection failed";
-    if (!(err instanceof TargetError)) log.error(`${s.id} connect failed unexpectedly: ${String(err)}`);
-    closeWs(ws, CLOSE.INTERNAL, reason, "connect_failed");
-    return;
-  }
-  s.onConnected?.((performance.now() - t0) / 1000);
-  if (s.ended) {
-    // The browser left while we were connecting.
-    connected.conn.end();
-    return;
-  }
-  s.conn = connected.conn;
-  if (s.bytesDown === 0) {
-    // A VNC server speaks first (its version); one that stays silent would hold a session slot.
-    s.firstByteTimer = setTimeout(() => {
-      if (s.bytesDown === 0 && !s.ended) closeWs(ws, CLOSE.INTERNAL, "VNC server sent nothing", "target_error");
-    }, s.connectRequest.timeoutMs);
-  }
-  if (connected.clientExpect) s.expect = connected.clientExpect;
-  if (connected.clientPreface) {
-    // The recording holds what the browser saw, so the opening the proxy speaks for the server is in it.
-    s.recorder?.write(DIRECTION_DOWN, connected.clientPreface);
-    sendDown(ws, connected.clientPreface);
-  }
-  flushUp(ws);
-}
-
-/** websocket `message`: browser -> VNC. */
-export function onMessage(ws: SessionSocket, message: string | Uint8Array): void {
-  const s = ws.data;
-  if (typeof message === "string") {
-    closeWs(ws, CLOSE.UNSUPPORTED, "Text frames not supported", "protocol_error");
-    return;
-  }
-  let bytes = message;
-  s.bytesUp += bytes.byteLength;
-  s.recorder?.write(DIRECTION_UP, bytes);
-  if (s.expect) {
-    const take = Math.min(bytes.byteLength, s.expect.byteLength - s.expectAt);
-    for (let i = 0; i < take; i++) {
-      if (bytes[i] !== s.expect[s.expectAt + i]) {
-        closeWs(ws, CLOSE.PROTOCOL, "Unexpected RFB handshake from client", "protocol_error");
-        return;
-      }
+  constructor(readonly info: SessionInfo) {
+    this.id = info.id;
+    this.client = info.client;
+    this.ticketHash = info.ticketHash;
+    this.ticketId = info.ticketId;
+    this.targetLabel = info.targetLabel;
+    if (info.viewOnly) {
+      this.viewOnly = new ViewOnlyFilter();
+      this.upStages = [this.viewOnly];
     }
-    s.expectAt += take;
-    if (s.expectAt === s.expect.byteLength) s.expect = null;
-    bytes = bytes.subarray(take);
-    if (bytes.byteLength === 0) return;
+    if (info.checkPlainOffer) this.downStages = [new DowngradeGuard()];
   }
-  if (!s.conn || s.up.length > 0) {
-    s.up.push(bytes.slice());
-    ws.pause();
-    return;
-  }
-  const n = s.conn.write(bytes);
-  if (n < 0) return; // target closing; its close event ends the session
-  if (n < bytes.byteLength) {
-    s.up.push(bytes.slice(n));
-    ws.pause();
-  }
-}
 
-/** Target drained (or just connected): write what the browser sent meanwhile, then resume it. */
-function flushUp(ws: SessionSocket): void {
-  const s = ws.data;
-  const conn = s.conn;
-  if (!conn || s.ended) return;
-  while (s.up.length > 0) {
-    const head = s.up[0]!;
-    const n = conn.write(head);
-    if (n < 0) return;
-    if (n < head.byteLength) {
-      s.up[0] = head.subarray(n);
+  /** How many stages each direction still runs (0 = that direction is a bare pump). */
+  get stagesInPath(): { up: number; down: number } {
+    return { up: this.upStages?.length ?? 0, down: this.downStages?.length ?? 0 };
+  }
+
+  /** The browser's websocket opened: connect to the target; browser input waits (paused) until then. */
+  async open(browser: BrowserSocket): Promise<void> {
+    this.browser = browser;
+    const info = this.info;
+    logEvent(log, "info", `open ${this.id} client=${this.client} target=${this.targetLabel} ticket=${this.ticketHash}${info.viewOnly ? " view-only" : ""}`, {
+      event: "session_open",
+      session: this.id,
+      client: this.client,
+      target: this.targetLabel,
+      ticket: this.ticketHash,
+      view_only: Boolean(info.viewOnly),
+    });
+    browser.pause();
+    this.up = new Pump(browser, null, true);
+    const toBrowser: Sink = {
+      write(bytes) {
+        const r = browser.sendBinary(bytes);
+        return r > 0 ? bytes.byteLength : r === 0 ? 0 : WRITE_FULL;
+      },
+    };
+    let connected: ConnectedTarget;
+    const t0 = performance.now();
+    try {
+      connected = await info.connect({
+        ...info.connectRequest,
+        events: {
+          data: (bytes) => this.fromTarget(bytes),
+          drain: () => this.up?.drain(),
+          close: (error) => this.targetClosed(error),
+        },
+      });
+    } catch (err) {
+      const reason = err instanceof TargetError ? err.message : "VNC server connection failed";
+      if (!(err instanceof TargetError)) log.error(`${this.id} connect failed unexpectedly: ${String(err)}`);
+      this.close(CLOSE.INTERNAL, reason, "connect_failed");
       return;
     }
-    s.up.shift();
+    info.onConnected?.((performance.now() - t0) / 1000);
+    if (this.phase === "ended") {
+      // The browser left while we were connecting.
+      connected.conn.end();
+      return;
+    }
+    this.phase = "relaying";
+    this.conn = connected.conn;
+    this.down = new Pump(connected.conn, toBrowser);
+    if (this.bytesDown === 0) {
+      // A VNC server speaks first (its version); one that stays silent would hold a session slot.
+      this.firstByteTimer = setTimeout(() => {
+        if (this.bytesDown === 0 && this.phase === "relaying") this.close(CLOSE.INTERNAL, "VNC server sent nothing", "target_error");
+      }, info.connectRequest.timeoutMs);
+    }
+    if (connected.clientExpect) (this.upStages ??= []).push(new ExpectedPrefix(connected.clientExpect));
+    if (connected.clientPreface) {
+      // The recording holds what the browser saw, so the opening the proxy speaks for the server is in it.
+      info.recorder?.write(DIRECTION_DOWN, connected.clientPreface);
+      this.down.push(connected.clientPreface);
+    }
+    this.up.attach(connected.conn);
+    const early = this.early;
+    this.early = null;
+    for (const e of early ?? []) {
+      if (e instanceof Uint8Array) this.fromTarget(e);
+      else this.targetClosed(e.error);
+    }
   }
-  if (ws.isPaused) ws.resume();
-}
 
-/** Sends VNC bytes to the browser, holding them if the websocket dropped them. */
-function sendDown(ws: SessionSocket, bytes: Uint8Array): void {
-  const s = ws.data;
-  if (s.down.length > 0) {
-    s.down.push(bytes.slice());
-    pauseTarget(s);
-    return;
+  /** A websocket message from the browser (-> VNC). */
+  fromBrowser(message: string | Uint8Array): void {
+    if (typeof message === "string") {
+      this.close(CLOSE.UNSUPPORTED, "Text frames not supported", "protocol_error");
+      return;
+    }
+    this.bytesUp += message.byteLength;
+    this.info.recorder?.write(DIRECTION_UP, message);
+    if (this.upStages === null) {
+      this.up!.push(message);
+      return;
+    }
+    const bytes = this.runStages(this.upStages, message, "up");
+    if (this.viewOnly !== null && this.viewOnly.dropped !== this.inputDropped) {
+      for (; this.inputDropped < this.viewOnly.dropped; this.inputDropped++) this.info.onInputDropped?.();
+    }
+    if (bytes !== null && bytes.byteLength > 0) this.up!.push(bytes);
   }
-  const r = ws.sendBinary(bytes);
-  if (r === 0) {
-    s.down.push(bytes.slice());
-    pauseTarget(s);
-  } else if (r === -1) {
-    pauseTarget(s);
-  }
-}
 
-function pauseTarget(s: SessionState): void {
-  if (!s.targetPaused && s.conn) {
-    s.targetPaused = true;
-    s.conn.pause();
+  /** VNC -> browser. */
+  private fromTarget(bytes: Uint8Array): void {
+    if (this.phase !== "relaying") {
+      if (this.phase === "connecting") (this.early ??= []).push(bytes.slice());
+      return;
+    }
+    this.bytesDown += bytes.byteLength;
+    this.info.recorder?.write(DIRECTION_DOWN, bytes);
+    if (this.downStages !== null) {
+      const passed = this.runStages(this.downStages, bytes, "down");
+      if (passed === null) return;
+      bytes = passed;
+      if (bytes.byteLength === 0) return;
+    }
+    this.down!.push(bytes);
   }
-}
 
-function onTargetData(ws: SessionSocket, bytes: Uint8Array): void {
-  const s = ws.data;
-  if (s.ended) return;
-  s.bytesDown += bytes.byteLength;
-  s.recorder?.write(DIRECTION_DOWN, bytes);
-  if (s.sniff && !offerAcceptable(s, bytes)) {
-    closeWs(ws, CLOSE.INTERNAL, "Ticket says plain VNC but the server requires TLS", "protocol_error");
-    s.conn?.end();
-    return;
+  /** Feeds bytes through a direction's stages; drops done ones; null after a failure (closed). */
+  private runStages(stages: Stage[], bytes: Uint8Array, direction: "up" | "down"): Uint8Array | null {
+    let out: Uint8Array = bytes;
+    for (const stage of stages) {
+      const r: Uint8Array | StageFailure = stage.feed(out);
+      if (isFailure(r)) {
+        this.close(r.code, r.reason, r.outcome);
+        this.conn?.end();
+        return null;
+      }
+      out = r;
+      if (out.byteLength === 0) break;
+    }
+    if (stages.some((s) => s.done)) {
+      const left = stages.filter((s) => !s.done);
+      const rest = left.length > 0 ? left : null;
+      if (direction === "up") this.upStages = rest;
+      else this.downStages = rest;
+    }
+    return out;
   }
-  sendDown(ws, bytes);
-}
 
-/** Looks at a plain target's opening (copying at most SNIFF_LIMIT bytes); false = refuse. */
-function offerAcceptable(s: SessionState, bytes: Uint8Array): boolean {
-  const prev = s.sniff!;
-  const next = new Uint8Array(Math.min(prev.length + bytes.length, SNIFF_LIMIT));
-  next.set(prev);
-  next.set(bytes.subarray(0, next.length - prev.length), prev.length);
-  const offer = readSecurityOffer(next);
-  if (offer.kind === "need-more" && next.length < SNIFF_LIMIT) {
-    s.sniff = next;
-    return true;
+  /** The browser caught up: send what was held, then let the target flow (or close after its last bytes). */
+  browserDrained(): void {
+    const empty = this.down?.drain() ?? false;
+    if (empty && this.phase === "flushing") this.close(CLOSE.TARGET_CLOSED, "Target closed", "target_closed");
   }
-  s.sniff = null;
-  return !(offer.kind === "types" && requiresTls(offer.types));
-}
 
-/** websocket `drain`: the browser caught up; send what was held, then let the target flow. */
-export function onDrain(ws: SessionSocket): void {
-  const s = ws.data;
-  while (s.down.length > 0) {
-    const r = ws.sendBinary(s.down[0]!);
-    if (r === 0) return; // still full: wait for the next drain
-    s.down.shift();
-    if (r === -1) return;
+  private targetClosed(error?: string): void {
+    if (this.phase !== "relaying") {
+      if (this.phase === "connecting") (this.early ??= []).push({ error });
+      return;
+    }
+    if (error) {
+      this.close(CLOSE.INTERNAL, error, "target_error");
+      return;
+    }
+    this.phase = "flushing";
+    // Everything handed to the websocket is flushed by it before the close frame; held bytes first.
+    if (!this.down?.pending) this.close(CLOSE.TARGET_CLOSED, "Target closed", "target_closed");
   }
-  if (s.targetGone) {
-    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed", "target_closed");
-    return;
-  }
-  if (s.targetPaused && s.conn) {
-    s.targetPaused = false;
-    s.conn.resume();
-  }
-}
 
-function onTargetClose(ws: SessionSocket, error?: string): void {
-  const s = ws.data;
-  if (s.targetGone) return;
-  s.targetGone = true;
-  if (s.ended) return;
-  if (error) {
-    closeWs(ws, CLOSE.INTERNAL, error, "target_error");
-  } else if (s.down.length === 0) {
-    // Everything the target sent has been handed to the websocket; Bun flushes it before the close frame.
-    closeWs(ws, CLOSE.TARGET_CLOSED, "Target closed", "target_closed");
+  /** Closes the browser side with a code and reason, remembering why for the audit line and metrics. */
+  close(code: number, reason: string, outcome: Outcome): void {
+    if (!this.closeReason) this.closeReason = `${code} ${reason}`;
+    this.outcome ??= outcome;
+    try {
+      this.browser?.close(code, reason);
+    } catch {
+      // already closed
+    }
   }
-  // else: onDrain closes once the held bytes are out.
-}
 
-/** websocket `close`: the browser left (or we closed): end the target, log the session. */
-export function onClose(ws: SessionSocket, code: number, reason: string): void {
-  const s = ws.data;
-  if (s.ended) return;
-  s.ended = true;
-  clearTimeout(s.firstByteTimer);
-  // A browser that vanished (1006) or left bytes unsent: reset the VNC side rather than leave
-  // the kernel holding a socket full of data for a target that may never read it.
-  if (code === 1006 || s.up.length > 0) s.conn?.terminate();
-  else s.conn?.end();
-  s.recorder?.close();
-  s.up.length = 0;
-  s.down.length = 0;
-  if (code === CLOSE.TOO_BIG && !s.closeReason) {
-    // Bun closed it: a browser message over the size cap.
-    s.closeReason = "1009 Message too big";
-    s.outcome = "protocol_error";
+  /** The browser's websocket closed (it left, or we closed it): end the target, log the session. */
+  browserClosed(code: number, reason: string): void {
+    if (this.phase === "ended") return;
+    this.phase = "ended";
+    clearTimeout(this.firstByteTimer);
+    // A browser that vanished (1006) or left bytes unsent: reset the VNC side rather than leave
+    // the kernel holding a socket full of data for a target that may never read it.
+    if (code === 1006 || this.up?.pending) this.conn?.terminate();
+    else this.conn?.end();
+    this.info.recorder?.close();
+    this.up?.clear();
+    this.down?.clear();
+    if (code === CLOSE.TOO_BIG && !this.closeReason) {
+      // Bun closed it: a browser message over the size cap.
+      this.closeReason = "1009 Message too big";
+      this.outcome = "protocol_error";
+    }
+    this.outcome ??= "client_closed";
+    const closeReason = this.closeReason || `${code}${reason ? ` ${printable(reason, 60)}` : ""} by client`;
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const dropped = this.viewOnly ? ` dropped=${this.inputDropped}` : "";
+    logEvent(
+      log,
+      "info",
+      `close ${this.id} client=${this.client} target=${this.targetLabel} ticket=${this.ticketHash} up=${this.bytesUp} down=${this.bytesDown}${dropped} duration=${seconds.toFixed(1)}s reason="${closeReason}"`,
+      {
+        event: "session_close",
+        session: this.id,
+        client: this.client,
+        target: this.targetLabel,
+        ticket: this.ticketHash,
+        bytes_up: this.bytesUp,
+        bytes_down: this.bytesDown,
+        ...(this.viewOnly ? { input_dropped: this.inputDropped } : {}),
+        duration_s: Number(seconds.toFixed(3)),
+        outcome: this.outcome,
+        reason: closeReason,
+      },
+    );
+    this.info.onEnd?.(this);
   }
-  s.outcome ??= "client_closed";
-  const closeReason = s.closeReason || `${code}${reason ? ` ${printable(reason, 60)}` : ""} by client`;
-  const seconds = (performance.now() - s.startedAt) / 1000;
-  logEvent(
-    log,
-    "info",
-    `close ${s.id} client=${s.client} target=${s.targetLabel} ticket=${s.ticketHash} up=${s.bytesUp} down=${s.bytesDown} duration=${seconds.toFixed(1)}s reason="${closeReason}"`,
-    {
-      event: "session_close",
-      session: s.id,
-      client: s.client,
-      target: s.targetLabel,
-      ticket: s.ticketHash,
-      bytes_up: s.bytesUp,
-      bytes_down: s.bytesDown,
-      duration_s: Number(seconds.toFixed(3)),
-      outcome: s.outcome,
-      reason: closeReason,
-    },
-  );
-  s.onEnd?.(s);
 }

@@ -12,9 +12,9 @@
  * turn, after the caller has sent `clientPreface` (the relay does so right after the await).
  */
 import type { Socket } from "bun";
-import { isIP } from "node:net";
 import { VencryptHandshake, type VencryptAction } from "../rfb/vencrypt.ts";
 import { RFB_VERSION_3_8, SECURITY_TYPE_VNC_AUTH } from "../rfb/constants.ts";
+import { certNamesHost, shortError } from "./peer-cert.ts";
 import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
 
 /** How the proxy checks the VNC server's TLS certificate and what it presents itself. */
@@ -29,23 +29,6 @@ export interface VncTlsOptions {
 }
 
 const encoder = new TextEncoder();
-
-/** A short, secret-free description of a TLS/socket error for a close reason. */
-function shortError(err: unknown): string {
-  if (!err) return "connection closed";
-  const e = err as { code?: string; message?: string };
-  const text = e.code ?? e.message ?? String(err);
-  const line = (text.split("\n")[0] ?? "").trim();
-  return line.length > 60 ? `${line.slice(0, 60)}...` : line || "error";
-}
-
-/** Does the leaf certificate name `host`? IPs must be an IP SAN, names a DNS SAN (or CN). */
-function certNamesHost(sock: Socket<undefined>, host: string): boolean {
-  const cert = sock.getPeerX509Certificate();
-  if (!cert) return false;
-  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  return isIP(bare) ? cert.checkIP(bare) !== undefined : cert.checkHost(bare) !== undefined;
-}
 
 /**
  * Connects to a VeNCrypt/X509VNC VNC server and terminates its TLS.

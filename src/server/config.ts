@@ -43,6 +43,10 @@ export interface ServerConfig {
     clientCertPem: string | null;
     clientKeyPem: string | null;
   };
+  /** Websocket (KubeVirt) targets: CA to verify them with (null = system store), or no check at all. */
+  kubevirt: { caPem: string | null; insecure: boolean };
+  /** Every session is view-only (`--view-only`); a ticket's `view_only` makes just its own so. */
+  viewOnly: boolean;
   /** Admission caps and session time limits. */
   limits: Limits;
   /** Largest websocket message accepted from a browser; larger closes 1009. */

@@ -11,7 +11,7 @@
 import type { Server } from "bun";
 import { constants } from "node:crypto";
 import type { ServerConfig } from "./config.ts";
-import { decideUpgrade, targetLabel } from "./upgrade.ts";
+import { decideUpgrade, targetLabel, type UpgradeTarget } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
 import { SessionRegistry, perIpKey, singleUseExpiry } from "./limits.ts";
@@ -21,10 +21,12 @@ import { Metrics } from "./metrics.ts";
 import { clientAddress, canonicalPeer } from "./client-ip.ts";
 import { compileOriginCheck } from "../policy/origin.ts";
 import { compileCidrList } from "../policy/cidr.ts";
-import { connectPlain, type ConnectRequest, type ConnectedTarget } from "../relay/target.ts";
+import type { ConnectRequest, ConnectedTarget } from "../relay/target.ts";
+import { connectPlain } from "../relay/tcp-target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
+import { connectWebsocket } from "../relay/websocket-target.ts";
 import { Recorder, recordingsSize } from "../relay/recorder.ts";
-import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/session.ts";
+import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/bun-socket.ts";
 import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
@@ -90,8 +92,12 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const refusalLog = new RefusalLogLimiter(config.refusalLogLimit);
   let draining = false;
 
-  const connectFor = (sslTarget: boolean) =>
-    sslTarget ? (req: ConnectRequest): Promise<ConnectedTarget> => connectVencrypt(req, config.vnc) : connectPlain;
+  /** The connector a ticket's target needs: websocket (KubeVirt `path`), VeNCrypt, or plain TCP. */
+  const connectFor = (t: UpgradeTarget): ((req: ConnectRequest) => Promise<ConnectedTarget>) => {
+    const { path, token } = t;
+    if (path !== null) return (req) => connectWebsocket(req, { path, token }, config.kubevirt);
+    return t.sslTarget ? (req) => connectVencrypt(req, config.vnc) : connectPlain;
+  };
 
   /** One refusal line, unless this client already had its share this minute (see RefusalLogLimiter). */
   function logRefusal(client: string, status: number, ticket: string | null, why: string): void {
@@ -135,8 +141,11 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         ticketHost: d.target.host,
         timeoutMs: config.connectTimeoutSeconds * 1000,
       },
-      connect: connectFor(d.target.sslTarget),
-      checkPlainOffer: !d.target.sslTarget,
+      connect: connectFor(d.target),
+      // ssl_target is not used on the websocket path (as oVirt): its RFB is checked like plain.
+      checkPlainOffer: !d.target.sslTarget || d.target.path !== null,
+      viewOnly: d.target.viewOnly || config.viewOnly,
+      onInputDropped: () => metrics.inputDropped++,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
         registry.remove(s);
@@ -223,7 +232,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         perMessageDeflate: false,
         open(ws) {
           sockets.set(ws.data, ws);
-          ws.data.recorder = openRecorder(ws.data);
+          ws.data.info.recorder = openRecorder(ws.data);
           void onOpen(ws);
         },
         message: (ws, msg) => {

@@ -4,6 +4,8 @@
  * or grow without bound.
  */
 
+import type { Outcome } from "../relay/close.ts";
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 class Histogram {
@@ -25,14 +27,14 @@ class Histogram {
   }
 }
 
-/** Why a session ended, as a metric label. */
-export type Outcome = "target_closed" | "client_closed" | "connect_failed" | "target_error" | "idle_timeout" | "time_limit" | "shutdown" | "protocol_error";
 
 export class Metrics {
   sessionsOpened = 0;
   readonly sessionsClosed = new Map<Outcome, number>();
   bytesUp = 0;
   bytesDown = 0;
+  /** Input messages view-only sessions dropped. */
+  inputDropped = 0;
   readonly refusals = new Map<string, number>();
   readonly handshake = new Histogram();
   readonly connect = new Histogram();
@@ -65,6 +67,9 @@ export class Metrics {
       "# TYPE novnc_proxy_bytes_total counter",
       `novnc_proxy_bytes_total{direction="up"} ${this.bytesUp}`,
       `novnc_proxy_bytes_total{direction="down"} ${this.bytesDown}`,
+      "# HELP novnc_proxy_input_dropped_total Input messages (key, pointer, clipboard, ...) view-only sessions dropped.",
+      "# TYPE novnc_proxy_input_dropped_total counter",
+      `novnc_proxy_input_dropped_total ${this.inputDropped}`,
       "# HELP novnc_proxy_upgrade_refusals_total Websocket upgrades refused, by reason.",
       "# TYPE novnc_proxy_upgrade_refusals_total counter",
       ...[...this.refusals].map(([r, n]) => `novnc_proxy_upgrade_refusals_total{reason="${r}"} ${n}`),

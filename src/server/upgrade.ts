@@ -14,6 +14,11 @@ export interface UpgradeTarget {
   port: number;
   address: string;
   sslTarget: boolean;
+  /** KubeVirt: the target is a websocket at this path (with this bearer token); null = TCP. */
+  path: string | null;
+  token: string | null;
+  /** The signed ticket asks for a read-only console. */
+  viewOnly: boolean;
 }
 
 export type UpgradeDecision =
@@ -110,6 +115,9 @@ export async function decideUpgrade(
   let host: string;
   let port: number;
   let sslTarget = false;
+  let wsPath: string | null = null;
+  let token: string | null = null;
+  let viewOnly = false;
   let hash: string;
   let ticketId: string | null = null;
   let validTo: Date | null = null;
@@ -121,7 +129,7 @@ export async function decideUpgrade(
       const code = verdict.outsideWindow ? "ticket_time" : "bad_ticket";
       return { ok: false, status: 403, code, reason: verdict.reason, ticketHash: hash };
     }
-    ({ host, port, sslTarget } = verdict.ticket.target);
+    ({ host, port, sslTarget, path: wsPath, token, viewOnly } = verdict.ticket.target);
     ticketId = verdict.ticket.signature;
     validTo = verdict.ticket.validTo;
   } else {
@@ -138,7 +146,7 @@ export async function decideUpgrade(
   return {
     ok: true,
     protocol: proto.protocol,
-    target: { host, port, address: resolved.address, sslTarget },
+    target: { host, port, address: resolved.address, sslTarget, path: wsPath, token, viewOnly },
     ticketHash: hash,
     ticketId,
     validTo,

@@ -13,6 +13,9 @@ export type { DecodedTicket } from "./types.ts";
 /** Longest ticket we look at (raw base64 characters). Real ones are about 3-4 KiB. */
 export const MAX_TICKET_LENGTH = 16 * 1024;
 
+/** A websocket target's path: starts with `/`, visible ASCII (no space, CR or LF), bounded. */
+const WEBSOCKET_PATH = /^\/[\x21-\x7e]{0,2047}$/;
+
 /** Longest host name we accept from `data` (DNS names are at most 253 characters). */
 const MAX_HOST_LENGTH = 255;
 
@@ -96,9 +99,13 @@ function decodeData(data: string): { ok: true; target: TicketTarget } | { ok: fa
   if (typeof sslTarget !== "boolean") return fail("ssl_target");
   const path = optionalString(own(json, "path"));
   if (path === undefined) return fail("path");
+  // The path goes into an HTTP request line: an absolute path of visible ASCII only.
+  if (path !== null && !WEBSOCKET_PATH.test(path)) return fail("path");
   const token = optionalString(own(json, "token"));
   if (token === undefined) return fail("token");
-  return { ok: true, target: { host, port, sslTarget, path, token } };
+  const viewOnly = own(json, "view_only") ?? false;
+  if (typeof viewOnly !== "boolean") return fail("view_only");
+  return { ok: true, target: { host, port, sslTarget, path, token, viewOnly } };
 }
 
 /**

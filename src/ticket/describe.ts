@@ -64,6 +64,7 @@ export function describeTicket(raw: string, opts: DescribeOptions): TicketDescri
   ];
   if (t.target.path !== null) lines.push(row("path", printable(t.target.path, 200)));
   if (t.target.token !== null) lines.push(row("token", "(present, not shown)"));
+  if (t.target.viewOnly) lines.push(row("view_only", "true"));
   lines.push(
     row("validFrom", iso(t.validFrom)),
     row("validTo", iso(t.validTo)),

@@ -18,6 +18,11 @@ export interface SignTicketOptions {
   host: string;
   port: number;
   sslTarget?: boolean;
+  /** Our extension: the proxy enforces a read-only console. */
+  viewOnly?: boolean;
+  /** KubeVirt websocket target: its path and bearer token (oVirt's `path` and `token`). */
+  path?: string | null;
+  token?: string | null;
   lifetimeSeconds?: number;
   now?: Date;
   /** `java`: salt,data,validFrom,validTo (the engine); `python`: salt,validFrom,validTo,data. */
@@ -63,7 +68,15 @@ export function signTicket(opts: SignTicketOptions): string {
     salt: randomBytes(8).toString("base64"),
     validFrom: formatStamp(now),
     validTo: formatStamp(new Date(now.getTime() + lifetime * 1000)),
-    data: encodeURIComponent(JSON.stringify({ host: opts.host, port: String(opts.port), ssl_target: opts.sslTarget ?? false })),
+    data: encodeURIComponent(
+      JSON.stringify({
+        host: opts.host,
+        port: String(opts.port),
+        ssl_target: opts.sslTarget ?? false,
+        ...(opts.path != null ? { path: opts.path, token: opts.token ?? null } : {}),
+        ...(opts.viewOnly ? { view_only: true } : {}),
+      }),
+    ),
   };
   const signedFields = SIGNED_FIELD_ORDERS[opts.order ?? "java"];
   const message = signedFields.map((name) => values[name]).join("");

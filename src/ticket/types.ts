@@ -13,6 +13,8 @@ export interface TicketTarget {
   path: string | null;
   /** KubeVirt only: a bearer token for that websocket. A secret: never log it. */
   token: string | null;
+  /** Our extension (`view_only` in the signed data): the proxy drops the browser's input. */
+  viewOnly: boolean;
 }
 
 /** A ticket whose shape, engine signature and time window all checked out. */

@@ -63,7 +63,7 @@ beforeAll(() => {
   const from = new Date(NOW.getTime() - 60_000);
   const to = new Date(NOW.getTime() + 60_000);
   const add = (name: string, fields: Fields, live: boolean, host: string, port: number) =>
-    genuine.push({ name, fields, raw: encodeTicket(fields), live, target: { host, port, sslTarget: false, path: null, token: null } });
+    genuine.push({ name, fields, raw: encodeTicket(fields), live, target: { host, port, sslTarget: false, path: null, token: null, viewOnly: false } });
   add("java", signed(enginePrivate, values("10.0.0.5", "5900", from, to, b64("saltsalt")), ORDERS.java!, { certificate: CERT_TEXT }), true, "10.0.0.5", 5900);
   add("python", signed(enginePrivate, values("10.0.0.6", "5901", from, to, b64("pepper!!")), ORDERS.python!), true, "10.0.0.6", 5901);
   add(

@@ -171,6 +171,7 @@ describe("parseMintArgs and parseInspectArgs", () => {
       host: "10.0.0.5",
       port: 5900,
       sslTarget: false,
+      viewOnly: false,
       lifetimeSeconds: 120,
       order: "java",
     });

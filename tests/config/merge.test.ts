@@ -357,8 +357,22 @@ describe("rules between settings, checked before any file is read", () => {
     [["--self-signed", "--allow-unsigned", "--vnc-verify-name"], "--vnc-verify-name needs --vnc-ca"],
     [["--self-signed", "--allow-unsigned", "--vnc-client-cert", "/c"], "--vnc-client-cert and --vnc-client-key go together"],
     [["--allow-unsigned"], "no TLS certificate"],
+    [["--self-signed", "--allow-unsigned", "--kubevirt-ca", "/c", "--kubevirt-insecure"], "--kubevirt-ca and --kubevirt-insecure exclude each other"],
   ])("%j: %p", (args, message) => {
     expect(() => compile(resolve("", args))).toThrow(message);
+  });
+
+  test("--kubevirt-ca must hold a certificate: a wrong file stops start-up naming it", () => {
+    const file = `${import.meta.dir}/merge.test.ts`;
+    expect(() => compile(resolve("", ["--self-signed", "--allow-unsigned", "--kubevirt-ca", file]))).toThrow(`--kubevirt-ca ${file}: no PEM certificate in it`);
+  });
+
+  test("--kubevirt-insecure and --view-only warn at start", () => {
+    const c = compile(resolve("", ["--self-signed", "--allow-unsigned", "--kubevirt-insecure", "--view-only"]));
+    expect(c.warnings.join("\n")).toContain("--kubevirt-insecure: websocket (KubeVirt) targets' certificates are not checked");
+    expect(c.warnings.join("\n")).toContain("--view-only: every console is read-only");
+    expect(c.server.viewOnly).toBe(true);
+    expect(c.server.kubevirt).toEqual({ caPem: null, insecure: true });
   });
 });
 

@@ -170,12 +170,12 @@ export interface TestProxy {
   /** https://127.0.0.1:PORT */
   origin: string;
   keys: EngineKeys;
-  ticket(host: string, port: number, opts?: { lifetimeSeconds?: number; sslTarget?: boolean }): string;
+  ticket(host: string, port: number, opts?: { lifetimeSeconds?: number; sslTarget?: boolean; viewOnly?: boolean }): string;
   stop(): Promise<void>;
 }
 
 /** Starts the proxy in-process on 127.0.0.1 with an engine origin, like `demo` builds it. */
-export async function startTestProxy(engineOrigins: string[], allow: string[] = ["127.0.0.1:1-65535"]): Promise<TestProxy> {
+export async function startTestProxy(engineOrigins: string[], allow: string[] = ["127.0.0.1:1-65535"], extra: Partial<ServerConfig> = {}): Promise<TestProxy> {
   const keys = makeEngineKeys();
   const engine = loadEngineCert(keys.certFile);
   const config: ServerConfig = {
@@ -191,6 +191,7 @@ export async function startTestProxy(engineOrigins: string[], allow: string[] = 
     trustedProxies: [],
     metricsAllow: [],
     connectTimeoutSeconds: 5,
+    ...extra,
   };
   const server = await startServer(config);
   return {
@@ -205,6 +206,7 @@ export async function startTestProxy(engineOrigins: string[], allow: string[] = 
         port,
         lifetimeSeconds: opts.lifetimeSeconds ?? 120,
         sslTarget: opts.sslTarget ?? false,
+        viewOnly: opts.viewOnly ?? false,
       }),
     async stop() {
       await server.stop();

@@ -16,6 +16,8 @@ export interface QemuOptions {
   tlsDir?: string;
   /** With tlsDir: require a client certificate (QEMU verify-peer=on). Default false. */
   verifyPeer?: boolean;
+  /** More QEMU arguments, e.g. `-boot menu=on` for a guest screen that reacts to a key. */
+  extraArgs?: string[];
   /** Milliseconds to wait for the VNC port. Default 20000. */
   startTimeoutMs?: number;
 }
@@ -182,6 +184,7 @@ export async function startQemu(opts: QemuOptions = {}): Promise<Qemu> {
       "-qmp",
       `unix:${qmpPath},server=on,wait=off`,
     ];
+    args.push(...(opts.extraArgs ?? []));
     if (opts.tlsDir) {
       args.push(
         "-object",

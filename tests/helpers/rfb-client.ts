@@ -254,7 +254,7 @@ async function readString(t: Transport): Promise<string> {
  * The whole RFB 3.8 client handshake with VNC authentication: version, security type 2, DES
  * response, SecurityResult (with the server's reason on failure), ClientInit (shared), ServerInit.
  */
-export async function rfbHandshake(t: Transport, password: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HandshakeResult> {
+export async function rfbHandshake(t: Transport, password: string, timeoutMs = DEFAULT_TIMEOUT_MS, shared = true): Promise<HandshakeResult> {
   const serverVersion = new TextDecoder().decode(await t.recv(12, timeoutMs));
   if (!/^RFB \d{3}\.\d{3}\n$/.test(serverVersion)) throw new Error(`not an RFB server: ${JSON.stringify(serverVersion)}`);
   t.send(new TextEncoder().encode(RFB_VERSION_3_8));
@@ -277,7 +277,7 @@ export async function rfbHandshake(t: Transport, password: string, timeoutMs = D
     const reason = (await readString(t)).replace(/\0+$/, "");
     return { ...base, securityTypes, securityResult: "failed", reason, challenge, response };
   }
-  t.send(Uint8Array.of(1)); // ClientInit: shared
+  t.send(Uint8Array.of(shared ? 1 : 0)); // ClientInit
   const init = await t.recv(24, timeoutMs);
   const nameLength = u32(init, 20);
   const name = new TextDecoder().decode(await t.recv(nameLength, timeoutMs));

@@ -40,7 +40,7 @@ describe("decodeTicket accepts what real engines send", () => {
   test("a Java-order ticket decodes to its target and window", () => {
     const t = decoded(ticket());
     expect(t.order).toBe("java");
-    expect(t.target).toEqual({ host: "192.168.1.10", port: 5900, sslTarget: false, path: null, token: null });
+    expect(t.target).toEqual({ host: "192.168.1.10", port: 5900, sslTarget: false, path: null, token: null, viewOnly: false });
     expect(t.validFrom.toISOString()).toBe("2024-01-01T12:00:00.000Z");
     expect(t.validTo.toISOString()).toBe("2024-01-01T12:02:00.000Z");
     expect(t.signedMessage).toBe(SALT + DATA + "20240101120000" + "20240101120200");
@@ -64,17 +64,22 @@ describe("decodeTicket accepts what real engines send", () => {
 
   test("the admin portal's encodeURI-style data decodes", () => {
     const t = decoded(ticket({ data: DATA_ENCODE_URI }));
-    expect(t.target).toEqual({ host: "192.168.1.10", port: 5900, sslTarget: false, path: null, token: null });
+    expect(t.target).toEqual({ host: "192.168.1.10", port: 5900, sslTarget: false, path: null, token: null, viewOnly: false });
   });
 
   test("the REST API's form-encoded data decodes", () => {
     const t = decoded(ticket({ data: DATA_FORM }));
-    expect(t.target).toEqual({ host: "10.0.0.5", port: 5900, sslTarget: true, path: null, token: null });
+    expect(t.target).toEqual({ host: "10.0.0.5", port: 5900, sslTarget: true, path: null, token: null, viewOnly: false });
   });
 
   test("a port given as a JSON number is accepted like the string form", () => {
     expect(decoded(ticket({ data: dataOf({ host: "h", port: 5901, ssl_target: false }) })).target.port).toBe(5901);
     expect(decoded(ticket({ data: dataOf({ host: "h", port: "5901", ssl_target: false }) })).target.port).toBe(5901);
+  });
+
+  test("view_only: true (our extension) is carried through; absent means false", () => {
+    expect(decoded(ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: false, view_only: true }) })).target.viewOnly).toBe(true);
+    expect(decoded(ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: false }) })).target.viewOnly).toBe(false);
   });
 
   test("KubeVirt path and token are carried through", () => {
@@ -174,6 +179,9 @@ describe("decodeTicket rejects malformed tickets with a short reason", () => {
     ["ssl_target missing", ticket({ data: dataOf({ host: "h", port: "5900" }) }), "ssl_target"],
     ["ssl_target as a string", ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: "false" }) }), "ssl_target"],
     ["ssl_target as a number", ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: 0 }) }), "ssl_target"],
+    ["a relative path", ticket({ data: dataOf({ host: "h", port: "443", ssl_target: false, path: "vnc" }) }), "path"],
+    ["a path with a space (request-line injection)", ticket({ data: dataOf({ host: "h", port: "443", ssl_target: false, path: "/a HTTP/1.1\r\nX: y" }) }), "path"],
+    ["a non-boolean view_only", ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: false, view_only: "yes" }) }), "view_only"],
     ["a numeric path", ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: false, path: 1 }) }), "path"],
     ["an object token", ticket({ data: dataOf({ host: "h", port: "5900", ssl_target: false, token: {} }) }), "token"],
     ["no v2_signature", ticket({ v2_signature: null }), "no v2_signature"],

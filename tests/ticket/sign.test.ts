@@ -66,7 +66,7 @@ describe("signTicket produces the engine's format", () => {
 
   test("the result decodes with our strict decoder", () => {
     const d = decodeTicket(mint({ port: 6923, sslTarget: true }));
-    expect(d.ok && d.fields.target).toEqual({ host: "192.168.1.10", port: 6923, sslTarget: true, path: null, token: null });
+    expect(d.ok && d.fields.target).toEqual({ host: "192.168.1.10", port: 6923, sslTarget: true, path: null, token: null, viewOnly: false });
   });
 
   test("v2_signature is PSS with the maximum salt length (222 bytes for RSA-2048)", () => {

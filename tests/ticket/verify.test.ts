@@ -60,7 +60,7 @@ describe("verifyTicket accepts genuine engine tickets", () => {
     const result = check(forge(engine.keyPem, baseValues(), JAVA));
     expect(result.ok).toBe(true);
     if (result.ok) {
-      expect(result.ticket.target).toEqual({ host: "192.168.1.10", port: 5900, sslTarget: false, path: null, token: null });
+      expect(result.ticket.target).toEqual({ host: "192.168.1.10", port: 5900, sslTarget: false, path: null, token: null, viewOnly: false });
       expect(result.ticket.validFrom.toISOString()).toBe("2024-05-01T10:00:00.000Z");
       expect(result.ticket.validTo.toISOString()).toBe("2024-05-01T10:02:00.000Z");
       expect(result.ticket.salt).toBe(SALT);
@@ -91,7 +91,7 @@ describe("verifyTicket accepts genuine engine tickets", () => {
     const a = check(forge(engine.keyPem, { ...baseValues(), data: encodeUri }, JAVA));
     const b = check(forge(engine.keyPem, { ...baseValues(), data: form }, JAVA));
     expect(a.ok && a.ticket.target.host).toBe("192.168.1.10");
-    expect(b.ok && b.ticket.target).toEqual({ host: "10.0.0.5", port: 5900, sslTarget: true, path: null, token: null });
+    expect(b.ok && b.ticket.target).toEqual({ host: "10.0.0.5", port: 5900, sslTarget: true, path: null, token: null, viewOnly: false });
   });
 
   test("a port sent as a number verifies like a port sent as a string", () => {
