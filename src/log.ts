@@ -4,7 +4,6 @@
  * (two sessions' audit lines must never merge). Text on a terminal, JSON lines for collectors.
  */
 import { createConsola, type ConsolaInstance, type ConsolaReporter, LogLevels } from "consola/basic";
-import { createHash } from "node:crypto";
 
 import type { LogFormat, LogLevelName } from "./log-levels.ts";
 
@@ -80,12 +79,4 @@ export function tagged(area: string): ConsolaInstance {
 export function logEvent(l: ConsolaInstance, level: "info" | "warn", message: string, fields: Record<string, unknown>): void {
   if (format === "json") l[level]({ message, fields });
   else l[level](message);
-}
-
-/**
- * A short, stable, non-reversible name for a ticket (or cookie) so log lines can be correlated
- * without ever containing the secret itself.
- */
-export function ticketHash(ticket: string): string {
-  return createHash("sha256").update(ticket).digest("hex").slice(0, 12);
 }

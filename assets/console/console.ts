@@ -21,6 +21,7 @@ import {
   ENGINE_ORIGINS_META,
   READY_MESSAGE,
   clearTicketCookie,
+  clearLegacyTicketCookie,
   isEngineOrigin,
   parseEngineOrigins,
   parseHandoff,
@@ -189,6 +190,7 @@ function connect(): void {
   const h = connection.session;
   if (!h) return;
   stopRetry();
+  document.cookie = clearLegacyTicketCookie();
   if (h.kind === "cookie") {
     document.cookie = ticketCookie(h.ticket, secondsLeft(h.ticket, new Date()));
   } else {
@@ -208,6 +210,8 @@ function connect(): void {
   // Registered before noVNC attaches, so the close code is known when noVNC reports the end.
   ws.addEventListener("open", () => {
     seen.opened = true;
+    // The proxy has read the ticket; a reconnect sets it again.
+    if (h.kind === "cookie") document.cookie = clearTicketCookie();
     if (rfb === conn) render(connection.opened());
   });
   ws.addEventListener("close", (e) => {

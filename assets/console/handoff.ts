@@ -9,9 +9,11 @@
  *       oVirt's own shape (admin portal, VM portal). Connects to wss://host:port/TICKET with
  *       subprotocol "binary"; PW is the VNC password.
  *   { cookieTicket: TICKET, password: PW }
- *       The seed's cookie hand-off. Sets the cookie `novnc-ticket=TICKET; Secure;
- *       SameSite=Strict; Path=/; Max-Age=<seconds left of the ticket>` and connects to
- *       wss://host:port/ with an empty path; the proxy reads the ticket from the cookie.
+ *       The seed's cookie hand-off. Sets the cookie `__Host-novnc-ticket=TICKET; Secure;
+ *       SameSite=Strict; Path=/; Max-Age=<seconds left of the ticket>` (no Domain: the
+ *       `__Host-` prefix makes the browser refuse one planted by a sibling host) and connects
+ *       to wss://host:port/ with an empty path; the proxy reads the ticket from the cookie,
+ *       and the page clears it once the websocket is open.
  *
  * On load the page posts { type: "novnc-proxy-ready" } to its opener (or parent frame), with
  * each engine origin as targetOrigin, so an engine can wait for it before sending.
@@ -24,7 +26,9 @@ export const READY_MESSAGE = { type: "novnc-proxy-ready" } as const;
 export const ENGINE_ORIGINS_META = "novnc-engine-origins";
 
 /** Cookie the proxy reads on an upgrade with an empty path. */
-export const TICKET_COOKIE = "novnc-ticket";
+export const TICKET_COOKIE = "__Host-novnc-ticket";
+/** The name older pages used; cleared so the proxy never sees two ticket cookies (it refuses that). */
+export const LEGACY_TICKET_COOKIE = "novnc-ticket";
 
 export type ScaleMode = "fit" | "remote" | "none";
 
@@ -151,9 +155,14 @@ export function ticketCookie(ticket: string, maxAgeSeconds: number): string {
   return `${TICKET_COOKIE}=${ticket}; Secure; SameSite=Strict; Path=/; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}`;
 }
 
-/** Expires the ticket cookie (after connecting, or when a new hand-off replaces it). */
+/** Expires the ticket cookie (once the websocket is open, or when a new hand-off replaces it). */
 export function clearTicketCookie(): string {
   return `${TICKET_COOKIE}=; Secure; SameSite=Strict; Path=/; Max-Age=0`;
+}
+
+/** Expires a ticket cookie an older page left under the old name (only one set by this host can be cleared). */
+export function clearLegacyTicketCookie(): string {
+  return `${LEGACY_TICKET_COOKIE}=; Secure; SameSite=Strict; Path=/; Max-Age=0`;
 }
 
 /** The websocket URL for a hand-off: the ticket in the path, or an empty path for the cookie. */

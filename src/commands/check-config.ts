@@ -43,6 +43,7 @@ export function checkConfig(
   const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
   const id = config.identity;
   out(`listen: https://${host}:${config.port} tls>=${config.tlsMin}`);
+  out(`tls 1.2 ciphers: ${config.tlsMin === "1.3" ? "none (TLS 1.3 only)" : config.ciphers}`);
   out(`certificate: "${id.subject}" expires ${id.notAfter.toISOString().slice(0, 10)} SHA-256 ${id.fingerprint256} (${id.source})`);
   out(`engine certificate: ${config.engineSubject ? `"${config.engineSubject}"` : "none (unsigned targets only)"}`);
   out(`engine origins: ${describeEngineOrigins(compiled.engineOrigins)}`);

@@ -7,7 +7,7 @@ import { BadValue, parseWholeNumber } from "../config/values.ts";
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { ticketHash } from "../log.ts";
+import { ticketHash } from "../ticket/hash.ts";
 import { loadEngineCert, loadEngineSigningKey } from "../tls/engine-key.ts";
 import { describeTicket } from "../ticket/describe.ts";
 import { ticketFromPath } from "../ticket/path.ts";

@@ -16,6 +16,7 @@ import { keyFileModeWarning, loadEngineCert, loadPemIdentity, makeSelfSigned, ty
 import { resolveKeystorePassword } from "../tls/password.ts";
 import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
 import { readInputFile } from "../tls/read-file.ts";
+import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
 import { isCertificateLabel, splitPem } from "../tls/pem.ts";
 import { originsFromCertificate, originsFromEngineConf, uniqueOrigins, type SourcedOrigin } from "./engine-origins.ts";
 import { readConfLayers } from "./load-conf.ts";
@@ -146,7 +147,7 @@ export function compileSettings(m: Input, env: Record<string, string | undefined
 function plainFields(v: Settings) {
   return {
     tlsMin: v["tls-min"],
-    ciphers: v.ciphers,
+    ciphers: v.ciphers ?? DEFAULT_TLS12_CIPHERS,
     allowUnsigned: v["allow-unsigned"],
     allowlist: compileAllowlist(v.allow),
     origins: v.origin,
@@ -158,12 +159,16 @@ function plainFields(v: Settings) {
       maxSessionsPerIp: v["max-sessions-per-ip"],
       maxSessionsPerTicket: v["max-sessions-per-ticket"],
       singleUse: v["single-use"],
+      ipv6Prefix: v["ipv6-prefix"],
       idleTimeoutSeconds: v["idle-timeout"],
       sessionMaxSeconds: v["session-limit"],
     },
     maxMessageBytes: v["max-message"],
     trustedProxies: v["trusted-proxy"],
     metricsAllow: v["metrics-allow"],
+    refusalLogLimit: v["refusal-log-limit"],
+    recordMaxBytes: v["record-max-bytes"],
+    recordMaxTotal: v["record-max-total"],
     viewOnly: v["view-only"],
   } satisfies Partial<ServerConfig>;
 }

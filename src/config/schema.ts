@@ -22,7 +22,7 @@ import { originSpecKey } from "../policy/origin.ts";
 import { isTrue, type ConfEntry } from "./ovirt-conf.ts";
 import { DEFAULT_STORE_PREFIX } from "../store/keys.ts";
 import { parseStoreUrl, redactStoreUrl } from "../store/url.ts";
-import { BadValue, parseListen, parseOneOf, parseWholeNumber, shownValue, type ListenAddress } from "./values.ts";
+import { BadValue, parseByteSize, parseListen, parseOneOf, parseWholeNumber, shownValue, type ListenAddress } from "./values.ts";
 
 /** Where engine-setup puts the proxy's config; read when present and no --config is given. */
 export const DEFAULT_CONF_FILE = "/etc/ovirt-engine/ovirt-websocket-proxy.conf";
@@ -174,7 +174,13 @@ export const SETTINGS = {
       },
     },
   }),
-  ciphers: maybe({ description: "OpenSSL cipher list for TLS 1.2", valueHint: "list", defaultNote: "Bun's defaults", parse: text, ovirt: ovirtKey("SSL_CIPHERS") }),
+  ciphers: maybe({
+    description: "OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are not affected)",
+    valueHint: "list",
+    defaultNote: "Mozilla intermediate, ECDHE with AES-GCM or ChaCha20-Poly1305 only",
+    parse: text,
+    ovirt: ovirtKey("SSL_CIPHERS"),
+  }),
   "engine-cert": maybe({
     description: "Engine certificate that verifies tickets; required unless --allow-unsigned",
     valueHint: "file",
@@ -213,14 +219,23 @@ export const SETTINGS = {
   "max-sessions": one({ description: "Open sessions at most, overall; more get 503 (0 = no cap)", valueHint: "n", default: "2000", parse: wholeNumber(0, 1_000_000) }),
   "max-sessions-per-ip": one({ description: "Open sessions at most per client address; more get 429", valueHint: "n", default: "64", parse: wholeNumber(0, 1_000_000) }),
   "max-sessions-per-ticket": one({ description: "Open sessions at most per ticket; more get 429", valueHint: "n", default: "8", parse: wholeNumber(0, 1_000_000) }),
-  "single-use": toggle({ description: "A ticket opens one session only; a second use gets 403" }),
+  "ipv6-prefix": one({ description: "IPv6 clients count against --max-sessions-per-ip by this network prefix (128 = per address)", valueHint: "bits", default: "64", parse: wholeNumber(1, 128) }),
+  "single-use": toggle({ description: "A ticket opens one session only; a second use gets 403 (remembered until validTo + --clock-skew)" }),
   "idle-timeout": one({ description: "Close a session after this many seconds without a byte either way, 1008 (0 = never)", valueHint: "seconds", default: "0", parse: wholeNumber(0, 7 * DAY) }),
   "session-limit": one({ description: "Close any session this many seconds after it opened, 1008 (0 = never)", valueHint: "seconds", default: "0", parse: wholeNumber(0, 30 * DAY) }),
   "max-message": one({ description: "Largest websocket message from a browser in bytes; larger closes 1009", valueHint: "bytes", default: "1048576", parse: wholeNumber(1024, 64 * 1024 * 1024) }),
   "trusted-proxy": many({ description: "Believe X-Forwarded-For from these reverse proxies (CIDR)", valueHint: "cidr", defaultNote: "nobody", parse: cidr }),
   "metrics-allow": many({ description: "Only these clients (CIDR) may read /healthz and /metrics", valueHint: "cidr", defaultNote: "everyone", parse: cidr }),
   "drain-timeout": one({ description: "On SIGTERM, seconds to let sessions finish before closing them with 1001", valueHint: "seconds", default: "30", parse: wholeNumber(0, 3600) }),
-  record: maybe({ description: "Record every session's bytes into files (mode 0600) in this folder, for debugging; they hold keystrokes", valueHint: "dir", parse: text }),
+  "refusal-log-limit": one({
+    description: "Refused upgrades logged one by one per client address and minute; the rest are counted in one summary line (0 = log every one)",
+    valueHint: "n",
+    default: "10",
+    parse: wholeNumber(0, 1_000_000),
+  }),
+  record: maybe({ description: "Record every admitted session (VNC authentication redacted) into files (mode 0600) in this folder, for debugging; they hold keystrokes", valueHint: "dir", parse: text }),
+  "record-max-bytes": one({ description: "With --record: a recording stops past this size, with a marker; the session goes on", valueHint: "bytes", default: "1GiB", parse: parseByteSize }),
+  "record-max-total": one({ description: "With --record: once the recordings in the folder take this much, new sessions are not recorded (warned, counted)", valueHint: "bytes", default: "10GiB", parse: parseByteSize }),
   store: maybe({
     description: "Share single-use tickets, session caps and the session list with the instances using the same Redis: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://",
     valueHint: "url",

@@ -30,6 +30,18 @@ export function parseOneOf<const W extends string>(text: string, words: readonly
   return s as W;
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4 };
+
+/** A size in bytes, at least 1, optionally with a binary unit: `1048576`, `512MiB`, `1g`. */
+export function parseByteSize(text: string): number {
+  const m = /^(\d{1,16})\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new BadValue("expected a size in bytes, e.g. 1048576, 512MiB or 1GiB");
+  const n = Number(m[1]) * unit;
+  if (n < 1 || !Number.isSafeInteger(n)) throw new BadValue("expected a size from 1 byte to 8 PiB");
+  return n;
+}
+
 export interface ListenAddress {
   hostname: string;
   port: number;

@@ -47,7 +47,7 @@ export interface SessionInfo {
   checkPlainOffer: boolean;
   /** Server-enforced view-only: input messages from the browser never reach the VM. */
   viewOnly?: boolean;
-  /** Session recording (`--record`), when enabled. */
+  /** Session recording (`--record`), when enabled; set once the websocket is open (never before the upgrade). */
   recorder?: Recorder | null;
   /** Called once the target is connected, with how long it took (metrics). */
   onConnected?: (seconds: number) => void;
@@ -164,7 +164,11 @@ export class Session {
       }, info.connectRequest.timeoutMs);
     }
     if (connected.clientExpect) (this.upStages ??= []).push(new ExpectedPrefix(connected.clientExpect));
-    if (connected.clientPreface) this.down.push(connected.clientPreface);
+    if (connected.clientPreface) {
+      // The recording holds what the browser saw, so the opening the proxy speaks for the server is in it.
+      info.recorder?.write(DIRECTION_DOWN, connected.clientPreface);
+      this.down.push(connected.clientPreface);
+    }
     this.up.attach(connected.conn);
     const early = this.early;
     this.early = null;

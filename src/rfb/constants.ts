@@ -8,6 +8,8 @@ export const RFB_VERSION_3_8 = "RFB 003.008\n";
 export const RFB_VERSION_LENGTH = 12;
 
 /** Security types (RFC 6143 7.1.2, VeNCrypt). */
+/** RFB 3.3: the server refuses (a reason string follows). */
+export const SECURITY_TYPE_INVALID = 0;
 export const SECURITY_TYPE_NONE = 1;
 export const SECURITY_TYPE_VNC_AUTH = 2;
 export const SECURITY_TYPE_VENCRYPT = 19;

@@ -27,7 +27,7 @@ export interface ServerConfig {
   identity: TlsIdentity;
   /** Minimum TLS version offered to browsers. */
   tlsMin: "1.2" | "1.3";
-  /** OpenSSL cipher string for TLS <= 1.2 (oVirt's SSL_CIPHERS). */
+  /** OpenSSL cipher string for TLS 1.2 (oVirt's SSL_CIPHERS); absent = DEFAULT_TLS12_CIPHERS. */
   ciphers?: string;
   /** Public key that verifies tickets; absent only when unsigned targets are allowed. */
   engineKey: KeyObject | null;
@@ -65,8 +65,14 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Clients allowed to read /healthz and /metrics (CIDRs); empty = everyone. */
   metricsAllow: string[];
-  /** Record every session's bytes into files in this folder (debugging); null = off. */
+  /** Refusal lines per client address and minute before they are only counted (0 = no limit). */
+  refusalLogLimit: number;
+  /** Record every admitted session's bytes into files in this folder (debugging); null = off. */
   recordDir: string | null;
+  /** A recording stops (with a marker) past this many bytes; the session goes on. */
+  recordMaxBytes: number;
+  /** Past this many bytes of recordings in the folder, new sessions are not recorded. */
+  recordMaxTotal: number;
   /** Shared fleet store (`--store`); null = in-process state only. */
   store?: StoreConfig | null;
   /** Extra exact-path GET routes (the demo's launcher page); checked before the asset map. */

@@ -4,7 +4,9 @@
  *
  * Reload (new certificate, key or engine certificate) starts a second listener on the same port
  * (SO_REUSEPORT) with the new TLS settings and stops the old one from accepting; sessions
- * already open on the old one keep flowing.
+ * already open on the old one keep flowing. The port is still ours alone: start-up fails when
+ * anything else holds it, and neither start-up nor a reload serves next to a foreign listener
+ * (port-owner.ts). Once draining, no reload opens a listener again.
  */
 import type { Server } from "bun";
 import { constants } from "node:crypto";
@@ -13,7 +15,9 @@ import type { ServerConfig } from "./config.ts";
 import { decideUpgrade, targetLabel, type UpgradeTarget } from "./upgrade.ts";
 import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
-import { SessionRegistry } from "./limits.ts";
+import { SessionRegistry, perIpKey, singleUseExpiry } from "./limits.ts";
+import { RefusalLogLimiter } from "./refusal-log.ts";
+import { addressInUse, foreignListeners } from "./port-owner.ts";
 import { LocalStore, type SessionStore } from "../store/session-store.ts";
 import { RedisStore } from "../store/redis-store.ts";
 import { Metrics } from "./metrics.ts";
@@ -24,10 +28,11 @@ import type { ConnectRequest, ConnectedTarget } from "../relay/target.ts";
 import { connectPlain } from "../relay/tcp-target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
 import { connectWebsocket } from "../relay/websocket-target.ts";
-import { Recorder } from "../relay/recorder.ts";
+import { Recorder, recordingsSize } from "../relay/recorder.ts";
 import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/bun-socket.ts";
 import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
 
 const log = tagged("http");
 
@@ -57,6 +62,16 @@ function textResponse(status: number, body: string, type = "text/plain; charset=
 
 const refuse = (status: number, reason: string) => textResponse(status, `${reason}\n`);
 
+/**
+ * A refused upgrade also ends the connection: a client pipelining bad upgrades on one TLS
+ * connection gets one answer, not one per request.
+ */
+function refuseUpgrade(status: number, reason: string): Response {
+  const res = refuse(status, reason);
+  res.headers.set("connection", "close");
+  return res;
+}
+
 /** The per-request checks on the client side, compiled once per config (start and reload). */
 function compileClientPolicy(cfg: ServerConfig) {
   return {
@@ -68,15 +83,8 @@ function compileClientPolicy(cfg: ServerConfig) {
 
 let sessionCounter = 0;
 
-/** A recorder for a new session, or null (logged) when its file cannot be created. */
-function openRecorder(dir: string, id: string, client: string, target: string, ticket: string): Recorder | null {
-  try {
-    return new Recorder(dir, id, { session: id, client, target, ticket, started: new Date().toISOString() });
-  } catch (err) {
-    log.warn(`${id}: cannot record session in ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
-    return null;
-  }
-}
+/** How often the socket table is checked for a foreign listener on our port. */
+const INTRUDER_CHECK_SECONDS = 10;
 
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
@@ -84,6 +92,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const registry = new SessionRegistry(config.limits);
   const metrics = new Metrics();
   const sockets = new Map<SessionState, SessionSocket>();
+  const refusalLog = new RefusalLogLimiter(config.refusalLogLimit);
   let draining = false;
   // Replaced by the Redis store once the port (part of the default instance id) is known.
   let store: SessionStore = new LocalStore(registry);
@@ -95,30 +104,35 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     return t.sslTarget ? (req) => connectVencrypt(req, config.vnc) : connectPlain;
   };
 
+  /** One refusal line, unless this client already had its share this minute (see RefusalLogLimiter). */
+  function logRefusal(client: string, status: number, ticket: string | null, why: string): void {
+    if (!refusalLog.allow(perIpKey(client, config.limits.ipv6Prefix), Date.now())) return;
+    logEvent(log, "warn", `refused ${status} client=${client}${ticket ? ` ticket=${ticket}` : ""}: ${why}`, {
+      event: "upgrade_refused",
+      status,
+      client,
+      ticket,
+      reason: why,
+    });
+  }
+
   async function upgrade(req: Request, srv: Server<SessionState>, client: string): Promise<Response | undefined> {
     const t0 = performance.now();
-    if (draining) return refuse(503, "server shutting down");
+    if (draining) return refuseUpgrade(503, "server shutting down");
     const d = await decideUpgrade(req, config, checkOrigin, new Date());
     metrics.handshake.observe((performance.now() - t0) / 1000);
     if (!d.ok) {
       metrics.refused(d.code);
-      logEvent(log, "warn", `refused ${d.status} client=${client}${d.ticketHash ? ` ticket=${d.ticketHash}` : ""}: ${d.reason}`, {
-        event: "upgrade_refused",
-        status: d.status,
-        client,
-        ticket: d.ticketHash ?? null,
-        reason: d.reason,
-      });
-      return refuse(d.status, d.reason);
+      logRefusal(client, d.status, d.ticketHash ?? null, d.detail ? `${d.reason} (${d.detail})` : d.reason);
+      return refuseUpgrade(d.status, d.reason);
     }
     const id = `s${(++sessionCounter).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-    const label = targetLabel(d.target.host, d.target.port);
     const data = newSessionState({
       id,
       client,
       ticketHash: d.ticketHash,
       ticketId: d.ticketId,
-      targetLabel: label,
+      targetLabel: targetLabel(d.target.host, d.target.port),
       connectRequest: {
         address: d.target.address,
         port: d.target.port,
@@ -137,29 +151,43 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         metrics.closed(s.outcome ?? "client_closed", s.bytesUp, s.bytesDown);
       },
     });
-    // A single-use ticket stays used for as long as verification would accept it.
-    const usedUntil = d.validTo ? d.validTo.getTime() + config.clockSkewSeconds * 1000 : null;
+    const usedUntil = d.validTo ? singleUseExpiry(d.validTo.getTime(), config.clockSkewSeconds) : null;
     const capped = await store.admit(data, usedUntil, Date.now());
     if (capped) {
       metrics.refused(capped.code);
-      logEvent(log, "warn", `refused ${capped.status} client=${client} ticket=${d.ticketHash}: ${capped.reason}`, {
-        event: "upgrade_refused",
-        status: capped.status,
-        client,
-        ticket: d.ticketHash,
-        reason: capped.reason,
-      });
-      return refuse(capped.status, capped.reason);
+      logRefusal(client, capped.status, d.ticketHash, capped.reason);
+      return refuseUpgrade(capped.status, capped.reason);
     }
-    if (config.recordDir) data.info.recorder = openRecorder(config.recordDir, id, client, label, d.ticketHash);
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
     if (!srv.upgrade(req, { data, headers })) {
       store.remove(data);
-      data.info.recorder?.close();
-      return refuse(400, "websocket upgrade failed");
+      return refuseUpgrade(400, "websocket upgrade failed");
     }
     metrics.sessionsOpened++;
     return undefined;
+  }
+
+  /**
+   * A recorder for a session that was just admitted (never before the upgrade succeeded: a
+   * failed upgrade must not leave a file), or null when recording is off, the folder is over
+   * --record-max-total (warned, counted) or the file cannot be created (warned).
+   */
+  function openRecorder(s: SessionState): Recorder | null {
+    const dir = config.recordDir;
+    if (!dir) return null;
+    try {
+      const total = recordingsSize(dir);
+      if (total >= config.recordMaxTotal) {
+        metrics.recordingsSkipped++;
+        log.warn(`${s.id}: not recorded: recordings in ${dir} take ${total} bytes, --record-max-total is ${config.recordMaxTotal}`);
+        return null;
+      }
+      const header = { session: s.id, client: s.client, target: s.targetLabel, ticket: s.ticketHash, started: new Date().toISOString() };
+      return new Recorder(dir, s.id, header, config.recordMaxBytes);
+    } catch (err) {
+      log.warn(`${s.id}: cannot record session in ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+      return null;
+    }
   }
 
   function health(): Response {
@@ -185,7 +213,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         cert: cfg.identity.certPem,
         key: cfg.identity.keyPem,
         secureOptions: secureOptionsFor(cfg.tlsMin),
-        ...(cfg.ciphers ? { ciphers: cfg.ciphers } : {}),
+        ciphers: cfg.ciphers ?? DEFAULT_TLS12_CIPHERS,
       },
       async fetch(req, srv) {
         const peer = canonicalPeer(srv.requestIP(req)?.address ?? "unknown");
@@ -212,6 +240,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         perMessageDeflate: false,
         open(ws) {
           sockets.set(ws.data, ws);
+          ws.data.info.recorder = openRecorder(ws.data);
           void onOpen(ws);
         },
         message: (ws, msg) => {
@@ -228,8 +257,23 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     });
   }
 
+  /** Throws EADDRINUSE (closing `fresh`) when a socket of another process listens on our port. */
+  function assertPortOurs(port: number, fresh?: Server<SessionState>): void {
+    if (foreignListeners(config.hostname, port).length === 0) return;
+    void fresh?.stop(true);
+    throw addressInUse(config.hostname, port);
+  }
+
+  if (config.port !== 0) {
+    // A plain bind (no SO_REUSEPORT) fails when anyone holds the port, also a SO_REUSEPORT group
+    // a later bind could otherwise join; only then is our own shareable listener opened.
+    const probe = Bun.listen({ hostname: config.hostname, port: config.port, socket: { data() {} } });
+    probe.stop(true);
+  }
   let server = listen(config, config.port);
   const port = server.port!;
+  // Someone may have bound between the probe and our listener.
+  assertPortOurs(port, server);
   const retired: Server<SessionState>[] = [];
   if (config.store) {
     const instanceId = config.store.instanceId ?? `${hostname()}:${port}`;
@@ -259,7 +303,25 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     return false;
   }
 
+  // A socket of another process can still join our SO_REUSEPORT group between reloads: say so
+  // (once per socket) rather than let it take a share of connections unnoticed.
+  const intruders = new Set<number>();
+  let ticks = 0;
   const sweeper = setInterval(() => {
+    if (++ticks % INTRUDER_CHECK_SECONDS === 0 && !draining) {
+      for (const s of foreignListeners(config.hostname, port)) {
+        if (intruders.has(s.inode)) continue;
+        intruders.add(s.inode);
+        log.error(`another process listens on ${s.address}:${port} (socket inode ${s.inode}) and takes a share of new connections: stop it`);
+      }
+    }
+    for (const { client, suppressed } of refusalLog.flush(Date.now())) {
+      logEvent(log, "warn", `refused upgrades from ${client}: ${suppressed} more in the last minute, not logged one by one`, {
+        event: "upgrade_refusals_suppressed",
+        client,
+        suppressed,
+      });
+    }
     for (const { session, reason, outcome } of registry.sweep(Date.now())) {
       const ws = sockets.get(session as SessionState);
       if (ws) closeWs(ws, CLOSE.POLICY, reason, outcome);
@@ -273,11 +335,16 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     url: `https://${shownHost === "0.0.0.0" || shownHost === "[::]" ? "localhost" : shownHost}:${port}`,
     sessions: () => registry.open.size,
     reload(next) {
+      // After SIGTERM no listener may open again (a SIGHUP or file change arriving during the drain).
+      if (draining) throw new Error("shutting down: not reloading");
       const policy = compileClientPolicy(next);
+      assertPortOurs(port);
       const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
+      assertPortOurs(port, fresh);
       config = next;
       ({ checkOrigin, isTrustedProxy, mayReadMetrics } = policy);
       registry.limits = next.limits;
+      refusalLog.perWindow = next.refusalLogLimit;
       const old = server;
       server = fresh;
       retired.push(old);
@@ -285,7 +352,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     },
     async drain(timeoutMs) {
       draining = true;
-      void server.stop(false);
+      for (const s of [server, ...retired]) void s.stop(false);
       const deadline = Date.now() + timeoutMs;
       while (registry.open.size > 0 && Date.now() < deadline) await Bun.sleep(100);
       for (const ws of sockets.values()) closeWs(ws, CLOSE.GOING_AWAY, "Server shutting down", "shutdown");

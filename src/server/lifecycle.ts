@@ -62,7 +62,13 @@ export function startupLine(config: StartupFacts, port: number, engineOrigins: C
  */
 export function handleSignals(running: RunningServer, current: CompiledSettings, recompile: () => CompiledSettings): void {
   const listen = `${current.server.hostname}:${current.server.port}`;
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const reload = (why: string) => {
+    if (stopping) {
+      logger.warn(`${why}: ignored, shutting down`);
+      return;
+    }
     try {
       const next = recompile();
       if (`${next.server.hostname}:${next.server.port}` !== listen) {
@@ -79,7 +85,6 @@ export function handleSignals(running: RunningServer, current: CompiledSettings,
     }
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
-  let timer: ReturnType<typeof setTimeout> | undefined;
   for (const file of current.watchedFiles) {
     try {
       // Debounced: renames and partial writes fire several events.
@@ -91,10 +96,10 @@ export function handleSignals(running: RunningServer, current: CompiledSettings,
       // A file that cannot be watched is still reloaded on SIGHUP.
     }
   }
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearTimeout(timer);
     logger.info(`${signal}: draining ${running.sessions()} session(s), up to ${current.drainTimeoutSeconds}s`);
     await running.drain(current.drainTimeoutSeconds * 1000);
     await running.stop();

@@ -3,6 +3,7 @@
  * overall / per client IP / per ticket session counts, single-use tickets, idle and absolute
  * session limits. The server asks `admit` before upgrading and `sweep` once a second.
  */
+import { formatIp, parseIp } from "../policy/address.ts";
 
 export interface Limits {
   /** Open sessions at most, overall (0 = no cap). */
@@ -11,8 +12,10 @@ export interface Limits {
   maxSessionsPerIp: number;
   /** Open sessions at most per ticket (noVNC reconnects re-use one). */
   maxSessionsPerTicket: number;
-  /** A ticket opens one session ever (remembered until it expires). */
+  /** A ticket opens one session ever (remembered while verification would accept it). */
   singleUse: boolean;
+  /** IPv6 clients count against the per-IP cap by this prefix (clients rotate addresses within one). */
+  ipv6Prefix: number;
   /** Close a session after this many seconds with no byte either way (0 = never). */
   idleTimeoutSeconds: number;
   /** Close a session this many seconds after it opened (0 = never). */
@@ -24,11 +27,34 @@ export const DEFAULT_LIMITS: Limits = {
   maxSessionsPerIp: 64,
   maxSessionsPerTicket: 8,
   singleUse: false,
+  ipv6Prefix: 64,
   idleTimeoutSeconds: 0,
   sessionMaxSeconds: 0,
 };
 
 export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" | "store_down" };
+
+/**
+ * Until when (ms) a used single-use ticket must be remembered: for exactly as long as
+ * verification would still accept it (its validTo plus the tolerated clock skew), so a replay
+ * inside the skew window is refused. Shared by every single-use store.
+ */
+export function singleUseExpiry(validToMs: number, clockSkewSeconds: number): number {
+  return validToMs + clockSkewSeconds * 1000;
+}
+
+/**
+ * The key a client counts under for the per-IP cap: an IPv4 address as it is, an IPv6 address
+ * reduced to its /prefix network (one subscriber usually owns a whole /64 and can rotate
+ * through it). Anything that is not an address is its own key.
+ */
+export function perIpKey(client: string, ipv6Prefix: number): string {
+  const ip = parseIp(client);
+  if (!ip || ip.family === 4 || ipv6Prefix >= 128) return client;
+  const bytes = ip.bytes.slice();
+  for (let bit = ipv6Prefix; bit < 128; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return `${formatIp({ family: 6, bytes })}/${ipv6Prefix}`;
+}
 
 /** What a session must tell the registry; the byte counters are the relay's own. */
 export interface TrackedSession {
@@ -60,6 +86,8 @@ export class SessionRegistry {
   /** Open sessions, with their last observed activity. */
   readonly open = new Map<TrackedSession, Activity>();
   private perIp = new Map<string, number>();
+  /** The per-IP key each open session was counted under (the prefix may change on reload). */
+  private ipKeys = new Map<TrackedSession, string>();
   private perTicket = new Map<string, number>();
   /** ticket id -> when it stops mattering (its validTo, ms). */
   private used = new Map<string, number>();
@@ -72,7 +100,7 @@ export class SessionRegistry {
     if (l.maxSessions > 0 && this.open.size >= l.maxSessions) {
       return { status: 503, reason: "server at its session limit", code: "cap_total" };
     }
-    if (l.maxSessionsPerIp > 0 && (this.perIp.get(client) ?? 0) >= l.maxSessionsPerIp) {
+    if (l.maxSessionsPerIp > 0 && (this.perIp.get(perIpKey(client, l.ipv6Prefix)) ?? 0) >= l.maxSessionsPerIp) {
       return { status: 429, reason: "too many sessions from this address", code: "cap_ip" };
     }
     if (ticketId !== null) {
@@ -87,19 +115,25 @@ export class SessionRegistry {
     return null;
   }
 
-  /** Records an admitted session. `validTo` (ms) bounds how long a single-use id is kept. */
-  add(s: TrackedSession, validTo: number | null): void {
+  /**
+   * Records an admitted session. `usedUntil` (ms, see `singleUseExpiry`) is how long a
+   * single-use id is kept.
+   */
+  add(s: TrackedSession, usedUntil: number | null): void {
     this.open.set(s, { bytes: s.bytesUp + s.bytesDown, since: s.openedAt });
-    this.perIp.set(s.client, (this.perIp.get(s.client) ?? 0) + 1);
+    const ipKey = perIpKey(s.client, this.limits.ipv6Prefix);
+    this.ipKeys.set(s, ipKey);
+    this.perIp.set(ipKey, (this.perIp.get(ipKey) ?? 0) + 1);
     if (s.ticketId !== null) {
       this.perTicket.set(s.ticketId, (this.perTicket.get(s.ticketId) ?? 0) + 1);
-      if (this.limits.singleUse) this.used.set(s.ticketId, validTo ?? s.openedAt);
+      if (this.limits.singleUse) this.used.set(s.ticketId, usedUntil ?? s.openedAt);
     }
   }
 
   remove(s: TrackedSession): void {
     if (!this.open.delete(s)) return;
-    decrement(this.perIp, s.client);
+    decrement(this.perIp, this.ipKeys.get(s)!);
+    this.ipKeys.delete(s);
     if (s.ticketId !== null) decrement(this.perTicket, s.ticketId);
   }
 

@@ -38,6 +38,8 @@ export class Metrics {
   readonly refusals = new Map<string, number>();
   readonly handshake = new Histogram();
   readonly connect = new Histogram();
+  /** Sessions not recorded because the folder was over --record-max-total. */
+  recordingsSkipped = 0;
   /** Round trips to the fleet store on the admission path (only with --store). */
   readonly store = new Histogram();
 
@@ -75,6 +77,9 @@ export class Metrics {
       ...[...this.refusals].map(([r, n]) => `novnc_proxy_upgrade_refusals_total{reason="${r}"} ${n}`),
       ...this.handshake.render("novnc_proxy_upgrade_seconds", "Time from upgrade request to decision (ticket, policy, DNS)."),
       ...this.connect.render("novnc_proxy_connect_seconds", "Time to connect to the VNC server (and VeNCrypt, when used)."),
+      "# HELP novnc_proxy_recordings_skipped_total Sessions not recorded because the recording folder was over --record-max-total.",
+      "# TYPE novnc_proxy_recordings_skipped_total counter",
+      `novnc_proxy_recordings_skipped_total ${this.recordingsSkipped}`,
       "# HELP novnc_proxy_cert_expiry_seconds Seconds until the served TLS certificate expires.",
       "# TYPE novnc_proxy_cert_expiry_seconds gauge",
       `novnc_proxy_cert_expiry_seconds ${Math.floor((certNotAfter.getTime() - now) / 1000)}`,

@@ -7,7 +7,7 @@ import { ticketFromPath } from "../ticket/path.ts";
 import { verifyTicket } from "../ticket/verify.ts";
 import { resolveTarget, type Resolver } from "../policy/resolve.ts";
 import { parseIp } from "../policy/address.ts";
-import { ticketHash } from "../log.ts";
+import { ticketHash } from "../ticket/hash.ts";
 
 export interface UpgradeTarget {
   host: string;
@@ -23,12 +23,22 @@ export interface UpgradeTarget {
 
 export type UpgradeDecision =
   | { ok: true; protocol: string | null; target: UpgradeTarget; ticketHash: string; ticketId: string | null; validTo: Date | null }
-  | { ok: false; status: 400 | 401 | 403; code: RefusalCode; reason: string; ticketHash?: string };
+  | { ok: false; status: 400 | 401 | 403; code: RefusalCode; reason: string; ticketHash?: string; detail?: string };
+
+/**
+ * What a client is told for every target refusal. The detail (what a name resolved to, whether
+ * it resolved, which rule failed) goes to the log only: with unsigned targets, anyone could
+ * otherwise use the proxy to probe internal name resolution.
+ */
+export const TARGET_REFUSED = "target not allowed";
 
 /** Why an upgrade was refused, as a fixed word (a metric label; the reason text may vary). */
 export type RefusalCode = "origin" | "bad_request" | "no_ticket" | "bad_ticket" | "ticket_time" | "target";
 
-export const TICKET_COOKIE = "novnc-ticket";
+/** The ticket cookie the console page sets: `__Host-` = Secure, Path=/, no Domain, so no sibling host or port can plant it. */
+export const TICKET_COOKIE = "__Host-novnc-ticket";
+/** The name older console pages used; still read. */
+export const LEGACY_TICKET_COOKIE = "novnc-ticket";
 export const TARGET_COOKIE = "novnc-target";
 
 /** The request-target's path as sent (Bun's `req.url` is absolute: strip scheme and authority). */
@@ -40,15 +50,21 @@ export function rawPathOf(url: string): string {
   return q < 0 ? url.slice(slash) : url.slice(slash, q);
 }
 
-/** Value of one cookie, or null. Cookie values are not decoded: tickets are raw base64. */
-export function cookieValue(header: string | null, name: string): string | null {
-  if (!header) return null;
+/** Values of every cookie with one of `names`, in header order. Not decoded: tickets are raw base64. */
+export function cookieValues(header: string | null, names: readonly string[]): string[] {
+  const out: string[] = [];
+  if (!header) return out;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || null;
+    if (names.includes(part.slice(0, eq).trim())) out.push(part.slice(eq + 1).trim());
   }
-  return null;
+  return out;
+}
+
+/** Value of one cookie (the first of that name), or null. */
+export function cookieValue(header: string | null, name: string): string | null {
+  return cookieValues(header, [name])[0] || null;
 }
 
 /** The answered subprotocol: `binary` when offered, none when none offered, else refuse. */
@@ -84,12 +100,16 @@ export async function decideUpgrade(
 
   const path = rawPathOf(req.url);
   const cookies = req.headers.get("cookie");
+  // Several ticket cookies mean one was planted (a sibling subdomain or another port): which
+  // one a browser sends first is not ours to guess.
+  const ticketCookies = cookieValues(cookies, [TICKET_COOKIE, LEGACY_TICKET_COOKIE]);
+  if (ticketCookies.length > 1) return { ok: false, status: 400, code: "bad_request", reason: "more than one ticket cookie" };
   let raw: string | null = null;
   if (path.length > 1) {
     raw = ticketFromPath(path);
     if (!raw) return { ok: false, status: 403, code: "bad_ticket", reason: "malformed ticket" };
   } else {
-    raw = cookieValue(cookies, TICKET_COOKIE);
+    raw = ticketCookies[0] || null;
   }
 
   let host: string;
@@ -122,7 +142,7 @@ export async function decideUpgrade(
   }
 
   const resolved = await resolveTarget(host, port, config.allowlist, resolver);
-  if (!resolved.ok) return { ok: false, status: 403, code: "target", reason: resolved.reason, ticketHash: hash };
+  if (!resolved.ok) return { ok: false, status: 403, code: "target", reason: TARGET_REFUSED, detail: resolved.reason, ticketHash: hash };
   return {
     ok: true,
     protocol: proto.protocol,

@@ -13,7 +13,7 @@
  */
 import { RedisClient } from "bun";
 import { tagged } from "../log.ts";
-import type { Refusal, SessionRegistry } from "../server/limits.ts";
+import { perIpKey, type Refusal, type SessionRegistry } from "../server/limits.ts";
 import type { SessionStore, StoredSession } from "./session-store.ts";
 import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, RELEASE_SCRIPT, storeKeys } from "./keys.ts";
 
@@ -136,9 +136,9 @@ export class RedisStore implements SessionStore {
     return REFUSALS[answer] ?? STORE_DOWN;
   }
 
-  /** The key a client counts under for the per-address cap: the same one the local registry uses. */
+  /** The key a client counts under for the per-address cap: the same one the local registry uses (IPv6 by prefix). */
   private ipKey(client: string): string {
-    return client;
+    return perIpKey(client, this.registry.limits.ipv6Prefix);
   }
 
   private unreserve(s: StoredSession, keepUse = false): void {

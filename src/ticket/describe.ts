@@ -13,7 +13,7 @@ export interface DescribeOptions {
   engineKey: KeyObject | null;
   now: Date;
   skewSeconds: number;
-  /** A short hash of the ticket for correlating with log lines (`ticketHash` in log.ts). */
+  /** A short hash of the ticket for correlating with log lines (`ticketHash` in hash.ts). */
   hash: string;
 }
 

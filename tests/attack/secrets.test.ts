@@ -125,7 +125,7 @@ beforeAll(async () => {
       },
     },
   });
-  const common = ["serve", "--listen", "127.0.0.1:0", "--engine-cert", engine.certFile, "--allow-unsigned", "--allow", `127.0.0.1:${target.port}`, "--log-level", "debug"];
+  const common = ["serve", "--listen", "127.0.0.1:0", "--engine-cert", engine.certFile, "--allow-unsigned", "--allow", `127.0.0.1:${target.port}`, "--log-level", "debug", "--refusal-log-limit", "0"];
   [text, json] = await Promise.all([
     startProxy([...common, "--keystore", p12, "--password-file", pwFile]),
     startProxy([...common, "--keystore", p12, "--log-format", "json"], { env: { NOVNC_KEYSTORE_PASSWORD: KEYSTORE_PASSWORD } }),

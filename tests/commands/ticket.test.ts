@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseInspectArgs, parseMintArgs } from "../../src/commands/ticket.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { ticketHash } from "../../src/log.ts";
+import { ticketHash } from "../../src/ticket/hash.ts";
 import { signTicket } from "../../src/ticket/sign.ts";
 import { makeEngineKeys, removeEngineKeys, writeEngineKeyFiles, type EngineKeys } from "../helpers/engine-keys.ts";
 

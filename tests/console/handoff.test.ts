@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   clearTicketCookie,
+  clearLegacyTicketCookie,
   isEngineOrigin,
   normaliseOrigin,
   parseEngineOrigins,
@@ -132,9 +133,10 @@ describe("ticket validity", () => {
 
 describe("cookie and websocket URL", () => {
   test("the cookie is Secure, SameSite=Strict, Path=/ and lives as long as the ticket", () => {
-    expect(ticketCookie("ab+/cd==", 118)).toBe("novnc-ticket=ab+/cd==; Secure; SameSite=Strict; Path=/; Max-Age=118");
+    expect(ticketCookie("ab+/cd==", 118)).toBe("__Host-novnc-ticket=ab+/cd==; Secure; SameSite=Strict; Path=/; Max-Age=118");
     expect(ticketCookie("t", -5)).toContain("Max-Age=0");
-    expect(clearTicketCookie()).toBe("novnc-ticket=; Secure; SameSite=Strict; Path=/; Max-Age=0");
+    expect(clearTicketCookie()).toBe("__Host-novnc-ticket=; Secure; SameSite=Strict; Path=/; Max-Age=0");
+    expect(clearLegacyTicketCookie()).toBe("novnc-ticket=; Secure; SameSite=Strict; Path=/; Max-Age=0");
   });
 
   test("the ticket goes in the path as is; the cookie form has an empty path", () => {

@@ -67,14 +67,6 @@ export function frameHeader(len: number, mask: Uint8Array, opcode = 2): Uint8Arr
   return out;
 }
 
-/** Sends text through a session and waits for the echo: the session is alive and intact. */
-export async function roundTrip(c: RawWsClient, text: string, timeoutMs = 5000): Promise<void> {
-  const got: Uint8Array[] = [];
-  c.onBinary = (b) => got.push(b);
-  c.send(new TextEncoder().encode(text));
-  await c.until(() => Buffer.concat(got).toString() === text, timeoutMs);
-}
-
 /** A websocket client whose reading can be paused; frames are parsed by hand. */
 export class RawWsClient {
   reply!: UpgradeReply;
@@ -234,4 +226,12 @@ export class RawWsClient {
   close(): void {
     this.socket.end();
   }
+}
+
+/** Sends bytes through a session to an echo target and waits for them back: the session is alive and intact. */
+export async function roundTrip(c: RawWsClient, text: string): Promise<void> {
+  const got: Uint8Array[] = [];
+  c.onBinary = (b) => got.push(b);
+  c.send(new TextEncoder().encode(text));
+  await c.until(() => Buffer.concat(got).toString() === text, 5000);
 }

@@ -236,6 +236,9 @@ export interface HandshakeResult {
   height: number;
   name: string;
   pixelFormat: PixelFormat | null;
+  /** The VNC authentication challenge received and the response sent (null before that step). */
+  challenge: Uint8Array | null;
+  response: Uint8Array | null;
 }
 
 const u32 = (b: Uint8Array, o = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(o);
@@ -256,7 +259,7 @@ export async function rfbHandshake(t: Transport, password: string, timeoutMs = D
   if (!/^RFB \d{3}\.\d{3}\n$/.test(serverVersion)) throw new Error(`not an RFB server: ${JSON.stringify(serverVersion)}`);
   t.send(new TextEncoder().encode(RFB_VERSION_3_8));
   const count = (await t.recv(1, timeoutMs))[0]!;
-  const base = { serverVersion, width: 0, height: 0, name: "", pixelFormat: null };
+  const base = { serverVersion, width: 0, height: 0, name: "", pixelFormat: null, challenge: null, response: null };
   if (count === 0) {
     return { ...base, securityResult: "failed", reason: await readString(t), securityTypes: [] };
   }
@@ -265,13 +268,14 @@ export async function rfbHandshake(t: Transport, password: string, timeoutMs = D
     throw new Error(`server does not offer VNC authentication (offers ${securityTypes.join(",")})`);
   }
   t.send(Uint8Array.of(SECURITY_TYPE_VNC_AUTH));
-  const challenge = await t.recv(16, timeoutMs);
-  t.send(vncAuthResponse(challenge, password));
+  const challenge = (await t.recv(16, timeoutMs)).slice();
+  const response = vncAuthResponse(challenge, password);
+  t.send(response);
   const result = u32(await t.recv(4, timeoutMs));
   if (result !== SECURITY_RESULT_OK) {
     // QEMU NUL-terminates its reason ("Authentication failed\0"); compare the words only.
     const reason = (await readString(t)).replace(/\0+$/, "");
-    return { ...base, securityTypes, securityResult: "failed", reason };
+    return { ...base, securityTypes, securityResult: "failed", reason, challenge, response };
   }
   t.send(Uint8Array.of(shared ? 1 : 0)); // ClientInit
   const init = await t.recv(24, timeoutMs);
@@ -286,6 +290,8 @@ export async function rfbHandshake(t: Transport, password: string, timeoutMs = D
     height: u16(init, 2),
     name,
     pixelFormat: parsePixelFormat(init, 4),
+    challenge,
+    response,
   };
 }
 

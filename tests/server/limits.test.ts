@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_LIMITS, SessionRegistry, type TrackedSession } from "../../src/server/limits.ts";
+import { DEFAULT_LIMITS, SessionRegistry, perIpKey, singleUseExpiry, type TrackedSession } from "../../src/server/limits.ts";
 
 const session = (client: string, ticketId: string | null, openedAt = 0): TrackedSession => ({ client, ticketId, openedAt, bytesUp: 0, bytesDown: 0 });
 
@@ -55,5 +55,45 @@ describe("SessionRegistry time limits", () => {
     s.bytesUp = 99;
     expect(r.sweep(999)).toEqual([]);
     expect(r.sweep(1000)).toEqual([{ session: s, reason: "Session time limit reached", outcome: "time_limit" }]);
+  });
+});
+
+describe("single use without a replay gap", () => {
+  test("a used ticket is remembered until validTo + clock skew, exactly as long as verification accepts it", () => {
+    expect(singleUseExpiry(10_000, 5)).toBe(15_000);
+    const r = new SessionRegistry({ ...DEFAULT_LIMITS, singleUse: true });
+    const s = session("10.0.0.1", "t1");
+    r.add(s, singleUseExpiry(10_000, 5));
+    r.remove(s);
+    // Between validTo and validTo + skew the ticket still verifies, so it must still be refused.
+    r.sweep(12_000);
+    expect(r.admit("10.0.0.1", "t1", 12_000)).toMatchObject({ status: 403, code: "ticket_reused" });
+    expect(r.admit("10.0.0.1", "t1", 15_000)).toMatchObject({ code: "ticket_reused" });
+    r.sweep(15_001);
+    expect(r.rememberedTickets).toBe(0);
+  });
+});
+
+describe("per-IP cap groups IPv6 clients by prefix", () => {
+  test.each([
+    ["2001:db8:1:2:aaaa::1", 64, "2001:db8:1:2::/64"],
+    ["2001:db8:1:2:ffff:ffff:ffff:ffff", 64, "2001:db8:1:2::/64"],
+    ["2001:db8:1:3::1", 64, "2001:db8:1:3::/64"],
+    ["2001:db8:1:2:aaaa::1", 48, "2001:db8:1::/48"],
+    ["2001:db8::1", 128, "2001:db8::1"],
+    ["10.1.2.3", 64, "10.1.2.3"],
+    ["unknown", 64, "unknown"],
+  ] as const)("%s with prefix %d counts as %s", (client, prefix, key) => {
+    expect(perIpKey(client, prefix)).toBe(key);
+  });
+
+  test("two addresses in one /64 share the cap; another /64 does not", () => {
+    const r = new SessionRegistry({ ...DEFAULT_LIMITS, maxSessionsPerIp: 1 });
+    const a = session("2001:db8:0:1::a", null);
+    r.add(a, null);
+    expect(r.admit("2001:db8:0:1::b", null, 0)?.code).toBe("cap_ip");
+    expect(r.admit("2001:db8:0:2::b", null, 0)).toBeNull();
+    r.remove(a);
+    expect(r.admit("2001:db8:0:1::b", null, 0)).toBeNull();
   });
 });
