@@ -122,6 +122,11 @@ describe("single use and caps across instances", () => {
     expect((await upgradeStatus(b.port, `/${ticket()}`, { "X-Forwarded-For": "203.0.113.7" })).status).toBe(429);
     expect((await upgradeStatus(b.port, `/${ticket()}`, { "X-Forwarded-For": "198.51.100.9" })).status).toBe(101);
     await roundTrip(s, "still flowing");
+    // IPv6 clients count by their /64 (--ipv6-prefix), across instances too.
+    const v6 = await open(a, ticket(), { "X-Forwarded-For": "2001:db8:1:2::1" });
+    expect(v6.reply.status).toBe(101);
+    expect((await upgradeStatus(b.port, `/${ticket()}`, { "X-Forwarded-For": "2001:db8:1:2::99" })).status).toBe(429);
+    expect((await upgradeStatus(b.port, `/${ticket()}`, { "X-Forwarded-For": "2001:db8:1:3::1" })).status).toBe(101);
   });
 
   test("kill -9 of an instance with a live session frees its slots within 30 s", async () => {
