@@ -18,7 +18,7 @@ const SESSIONS_SETTINGS = {
 };
 
 export const sessionsArgs = {
-  action: { type: "positional", required: false, description: "Nothing to list the sessions, or `kill` to close the session ID", valueHint: "kill" },
+  action: { type: "positional", required: false, description: "`list` (the default), or `kill` to close the session ID", valueHint: "list|kill" },
   id: { type: "positional", required: false, description: "Session id (from the list) for `kill`", valueHint: "id" },
   ...cittyArgs(SESSIONS_SETTINGS),
 } as const satisfies ArgsDef;
@@ -46,8 +46,8 @@ export default defineCommand({
     setLogLevel(m.values["log-level"]);
     const store = compileStore(m.values, (n) => m.sources[n as keyof typeof m.sources] !== "default", (n) => `--${n}`);
     if (!store) throw new ConfigError(`--store URL (or ${envNameOf("store")}) is required`);
-    const action = args.action as string | undefined;
-    if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action.slice(0, 40)}": expected kill ID`);
+    const action = args.action === "list" ? undefined : (args.action as string | undefined);
+    if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action.slice(0, 40)}": expected list or kill ID`);
     if (action === "kill" && !args.id) throw new ConfigError("sessions kill needs a session id");
     const c = await openAdminClient(store.url, store.shown);
     try {
