@@ -3,8 +3,9 @@
  * the relay. There is no plaintext listener; a plaintext client just fails the TLS handshake.
  *
  * Reload (new certificate, key or engine certificate) starts a second listener on the same port
- * (SO_REUSEPORT) with the new TLS settings and stops the old one from accepting; sessions
- * already open on the old one keep flowing. The port is still ours alone: start-up fails when
+ * (SO_REUSEPORT) with the new TLS settings, steers new connections to it (reuseport.ts) and,
+ * RETIRE_AFTER_MS later, stops the old one from accepting; connections the old one already
+ * holds (also those still in their handshake) and sessions on it keep flowing. The port is still ours alone: start-up fails when
  * anything else holds it, and neither start-up nor a reload serves next to a foreign listener
  * (port-owner.ts). Once draining, no reload opens a listener again.
  */
@@ -17,7 +18,8 @@ import { securityHeaders } from "./headers.ts";
 import { serveAsset } from "./assets.ts";
 import { SessionRegistry, perIpKey, singleUseExpiry } from "./limits.ts";
 import { RefusalLogLimiter } from "./refusal-log.ts";
-import { addressInUse, foreignListeners } from "./port-owner.ts";
+import { addressInUse, foreignListeners, ownListenerFds } from "./port-owner.ts";
+import { NEWEST_OF_TWO, steerGroup, unsteerGroup } from "./reuseport.ts";
 import { LocalStore, type SessionStore } from "../store/session-store.ts";
 import { RedisStore } from "../store/redis-store.ts";
 import { Metrics } from "./metrics.ts";
@@ -85,6 +87,13 @@ let sessionCounter = 0;
 
 /** How often the socket table is checked for a foreign listener on our port. */
 const INTRUDER_CHECK_SECONDS = 10;
+
+/**
+ * How long a retired listener keeps its kernel queue after new connections go elsewhere: a
+ * client whose TCP handshake it answered sends its ClientHello within one round trip, and only
+ * then does the connection leave the queue (Bun defers accept until data arrives).
+ */
+const RETIRE_AFTER_MS = 1000;
 
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
@@ -275,6 +284,37 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   // Someone may have bound between the probe and our listener.
   assertPortOurs(port, server);
   const retired: Server<SessionState>[] = [];
+  /** The listener a reload is retiring (new connections already go to the newest), and its timer. */
+  let retiring: { old: Server<SessionState>; timer: ReturnType<typeof setTimeout> } | null = null;
+  let steeringWarned = false;
+
+  /** Applies `f` to each of our listening sockets on the port; false (one warning per process) if it failed. */
+  function onOwnListeners(what: string, f: (fd: number) => void): boolean {
+    try {
+      const fds = ownListenerFds(config.hostname, port);
+      if (fds.length === 0) throw new Error("no listening socket of ours found in /proc/net");
+      for (const fd of fds) f(fd);
+      return true;
+    } catch (err) {
+      if (!steeringWarned) {
+        steeringWarned = true;
+        log.warn(
+          `reload: cannot ${what} (${err instanceof Error ? err.message : String(err)}); a client still in its TCP handshake when a reload retires a listener may see a reset unless the sysctl net.ipv4.tcp_migrate_req is 1`,
+        );
+      }
+      return false;
+    }
+  }
+
+  /** Stops the listener being retired from accepting now; what it already accepted keeps flowing. */
+  function finishRetiring(): void {
+    if (!retiring) return;
+    clearTimeout(retiring.timer);
+    void retiring.old.stop(false);
+    retiring = null;
+    // One listener left: back to the kernel's hash (a socket joining later must not get everything).
+    onOwnListeners("stop steering connections", unsteerGroup);
+  }
   if (config.store) {
     const instanceId = config.store.instanceId ?? `${hostname()}:${port}`;
     const fleet = new RedisStore(registry, { ...config.store, instanceId }, {
@@ -339,6 +379,8 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       if (draining) throw new Error("shutting down: not reloading");
       const policy = compileClientPolicy(next);
       assertPortOurs(port);
+      // Steering picks the newer of exactly two listeners: finish a previous reload first.
+      finishRetiring();
       const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
       assertPortOurs(port, fresh);
       config = next;
@@ -348,10 +390,15 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       const old = server;
       server = fresh;
       retired.push(old);
-      void old.stop(false); // stop accepting; its open websockets keep running
+      if (onOwnListeners("steer new connections to the new listener", (fd) => steerGroup(fd, NEWEST_OF_TWO))) {
+        retiring = { old, timer: setTimeout(finishRetiring, RETIRE_AFTER_MS) };
+      } else {
+        void old.stop(false); // stop accepting; its open websockets keep running
+      }
     },
     async drain(timeoutMs) {
       draining = true;
+      finishRetiring();
       for (const s of [server, ...retired]) void s.stop(false);
       const deadline = Date.now() + timeoutMs;
       while (registry.open.size > 0 && Date.now() < deadline) await Bun.sleep(100);
@@ -360,6 +407,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     },
     async stop() {
       clearInterval(sweeper);
+      finishRetiring();
       for (const s of [server, ...retired]) await s.stop(true);
       await store.stop();
     },

@@ -52,13 +52,13 @@ export function addressesOverlap(ours: string, theirs: string): boolean {
   return theirs === `::ffff:${ours}` || ours === `::ffff:${theirs}`;
 }
 
-/** Inodes of the sockets this process holds open. */
-function ownSocketInodes(): Set<number> {
-  const out = new Set<number>();
+/** The sockets this process holds open: inode -> file descriptor. */
+function ownSocketInodes(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const fd of readdirSync("/proc/self/fd")) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) out.add(Number(m[1]));
+      if (m) out.set(Number(m[1]), Number(fd));
     } catch {
       // closed meanwhile
     }
@@ -66,11 +66,8 @@ function ownSocketInodes(): Set<number> {
   return out;
 }
 
-/**
- * Listening sockets on `port` (reachable at `hostname`) that belong to another process.
- * Empty where /proc is not available (not Linux): nothing to compare against.
- */
-export function foreignListeners(hostname: string, port: number): ListeningSocket[] {
+/** Listening sockets on `port` reachable at `hostname`, of any process. Empty without /proc. */
+function listenersOn(hostname: string, port: number): ListeningSocket[] {
   const found: ListeningSocket[] = [];
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
@@ -81,9 +78,26 @@ export function foreignListeners(hostname: string, port: number): ListeningSocke
     }
     for (const s of parseListeningSockets(text)) if (s.port === port && addressesOverlap(hostname, s.address)) found.push(s);
   }
+  return found;
+}
+
+/**
+ * Listening sockets on `port` (reachable at `hostname`) that belong to another process.
+ * Empty where /proc is not available (not Linux): nothing to compare against.
+ */
+export function foreignListeners(hostname: string, port: number): ListeningSocket[] {
+  const found = listenersOn(hostname, port);
   if (found.length === 0) return found;
   const own = ownSocketInodes();
   return found.filter((s) => !own.has(s.inode));
+}
+
+/** File descriptors of this process's own listening sockets on `port` (Bun does not expose them). */
+export function ownListenerFds(hostname: string, port: number): number[] {
+  const found = listenersOn(hostname, port);
+  if (found.length === 0) return [];
+  const own = ownSocketInodes();
+  return found.flatMap((s) => (own.has(s.inode) ? [own.get(s.inode)!] : []));
 }
 
 /** An EADDRINUSE error, as a failed bind would throw it (lifecycle turns it into one clear line). */
