@@ -19,7 +19,7 @@ import { serveAsset } from "./assets.ts";
 import { SessionRegistry, perIpKey, singleUseExpiry } from "./limits.ts";
 import { RefusalLogLimiter } from "./refusal-log.ts";
 import { addressInUse, foreignListeners, ownListenerFds } from "./port-owner.ts";
-import { NEWEST_OF_TWO, steerGroup, unsteerGroup } from "./reuseport.ts";
+import { steerGroup, unsteerGroup } from "./reuseport.ts";
 import { LocalStore, type SessionStore } from "../store/session-store.ts";
 import { RedisStore } from "../store/redis-store.ts";
 import { Metrics } from "./metrics.ts";
@@ -89,11 +89,12 @@ let sessionCounter = 0;
 const INTRUDER_CHECK_SECONDS = 10;
 
 /**
- * How long a retired listener keeps its kernel queue after new connections go elsewhere: a
- * client whose TCP handshake it answered sends its ClientHello within one round trip, and only
- * then does the connection leave the queue (Bun defers accept until data arrives).
+ * How long a retired listener keeps its kernel queue after new connections go elsewhere. Bun
+ * defers accept until data arrives: a TLS client sends its ClientHello one round trip after the
+ * SYN, and one that sends nothing is handed over anyway when the kernel's deferral ends (about
+ * 1 s, measured). 3 s covers both with round trips of up to 2 s.
  */
-const RETIRE_AFTER_MS = 1000;
+const RETIRE_AFTER_MS = 3000;
 
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
@@ -284,8 +285,15 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   // Someone may have bound between the probe and our listener.
   assertPortOurs(port, server);
   const retired: Server<SessionState>[] = [];
-  /** The listener a reload is retiring (new connections already go to the newest), and its timer. */
-  let retiring: { old: Server<SessionState>; timer: ReturnType<typeof setTimeout> } | null = null;
+  /**
+   * Our listeners on the port in the kernel's order for its SO_REUSEPORT group: a joining socket
+   * is appended; a leaving one's place is taken by the last (reuseport.ts). The steering program
+   * names the newest listener by its index here.
+   */
+  const group: Server<SessionState>[] = [server];
+  /** Listeners a reload is retiring (new connections already go to the newest), with their timers. */
+  const retiring = new Map<Server<SessionState>, ReturnType<typeof setTimeout>>();
+  let steered = false;
   let steeringWarned = false;
 
   /** Applies `f` to each of our listening sockets on the port; false (one warning per process) if it failed. */
@@ -306,15 +314,40 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     }
   }
 
-  /** Stops the listener being retired from accepting now; what it already accepted keeps flowing. */
-  function finishRetiring(): void {
-    if (!retiring) return;
-    clearTimeout(retiring.timer);
-    void retiring.old.stop(false);
-    retiring = null;
-    // One listener left: back to the kernel's hash (a socket joining later must not get everything).
-    onOwnListeners("stop steering connections", unsteerGroup);
+  /**
+   * Points the group's new connections at the newest listener while older ones are being retired;
+   * with one listener left (or a foreign socket in the group, which must not get everything),
+   * back to the kernel's hash. False when steering was wanted but failed.
+   */
+  function steer(): boolean {
+    if (group.length > 1 && foreignListeners(config.hostname, port).length === 0) {
+      const newest = group.indexOf(server);
+      steered = onOwnListeners("steer new connections to the new listener", (fd) => steerGroup(fd, newest));
+      return steered;
+    }
+    if (steered) onOwnListeners("stop steering connections", unsteerGroup);
+    steered = false;
+    return group.length === 1;
   }
+
+  /** Stops `old` from accepting now; what it already accepted keeps flowing. */
+  function retire(old: Server<SessionState>): void {
+    clearTimeout(retiring.get(old));
+    retiring.delete(old);
+    void old.stop(false);
+    const i = group.indexOf(old);
+    if (i >= 0) {
+      group[i] = group[group.length - 1]!;
+      group.pop();
+    }
+    steer();
+  }
+
+  /** Retires every listener but the current one at once (drain, stop). */
+  function retireAll(): void {
+    for (const old of [...retiring.keys()]) retire(old);
+  }
+
   if (config.store) {
     const instanceId = config.store.instanceId ?? `${hostname()}:${port}`;
     const fleet = new RedisStore(registry, { ...config.store, instanceId }, {
@@ -379,8 +412,6 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       if (draining) throw new Error("shutting down: not reloading");
       const policy = compileClientPolicy(next);
       assertPortOurs(port);
-      // Steering picks the newer of exactly two listeners: finish a previous reload first.
-      finishRetiring();
       const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
       assertPortOurs(port, fresh);
       config = next;
@@ -390,15 +421,14 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       const old = server;
       server = fresh;
       retired.push(old);
-      if (onOwnListeners("steer new connections to the new listener", (fd) => steerGroup(fd, NEWEST_OF_TWO))) {
-        retiring = { old, timer: setTimeout(finishRetiring, RETIRE_AFTER_MS) };
-      } else {
-        void old.stop(false); // stop accepting; its open websockets keep running
-      }
+      group.push(fresh);
+      // A listener retired while it still gets new connections would reset those in its queue.
+      retiring.set(old, setTimeout(() => retire(old), RETIRE_AFTER_MS));
+      if (!steer()) retireAll();
     },
     async drain(timeoutMs) {
       draining = true;
-      finishRetiring();
+      retireAll();
       for (const s of [server, ...retired]) void s.stop(false);
       const deadline = Date.now() + timeoutMs;
       while (registry.open.size > 0 && Date.now() < deadline) await Bun.sleep(100);
@@ -407,7 +437,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     },
     async stop() {
       clearInterval(sweeper);
-      finishRetiring();
+      retireAll();
       for (const s of [server, ...retired]) await s.stop(true);
       await store.stop();
     },

@@ -5,8 +5,10 @@
  * not yet sent its ClientHello still sits in the kernel queue of the listener the port's hash
  * picked. Closing that listener resets it (unless net.ipv4.tcp_migrate_req=1, a host-wide
  * sysctl an unprivileged service cannot set). A classic BPF program on the group that answers
- * "socket 1" sends every new connection to the listener that joined last (the kernel appends a
- * joining socket), so the old one only finishes what it already holds before it is closed.
+ * "socket k" sends every new connection to the k-th socket of the group, so old listeners only
+ * finish what they already hold before they are closed. The kernel keeps the group as an array:
+ * a joining socket is appended, a leaving one's place is taken by the last
+ * (net/core/sock_reuseport.c); the caller tracks that order to name the newest listener.
  * Bun has no socket-option API: the program is set with setsockopt through bun:ffi.
  */
 import { dlopen, ptr, read } from "bun:ffi";
@@ -28,12 +30,6 @@ export function returnConstant(k: number): Uint8Array {
   return insn;
 }
 
-/**
- * Index of the newest listener in a group of two. The kernel picks socks[index] and falls back
- * to its hash when the index is out of range, so with one listener left it is harmless.
- */
-export const NEWEST_OF_TWO = 1;
-
 type Libc = ReturnType<typeof openLibc>;
 let libc: Libc | null = null;
 
@@ -51,7 +47,10 @@ function setsockopt(fd: number, name: number, value: Uint8Array): void {
   throw new Error(`setsockopt(${name === SO_ATTACH_REUSEPORT_CBPF ? "SO_ATTACH_REUSEPORT_CBPF" : "SO_DETACH_REUSEPORT_BPF"}) failed, errno ${errno}`);
 }
 
-/** Makes the reuseport group of `fd` send new connections to socket `index`. Throws when it cannot. */
+/**
+ * Makes the reuseport group of `fd` send new connections to its socket `index` (the kernel falls
+ * back to its hash when the index is out of range). Throws when it cannot.
+ */
 export function steerGroup(fd: number, index: number): void {
   const filter = returnConstant(index);
   // struct sock_fprog: u16 len, padding, pointer to the instructions.
