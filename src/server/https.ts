@@ -134,8 +134,9 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       onInputDropped: () => metrics.inputDropped++,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
-        store.remove(s);
-        sockets.delete(s);
+        // Ended without its websocket ever opening: the ticket opened nothing, so it is not used up.
+        if (sockets.delete(s)) store.remove(s);
+        else store.abandon(s);
         metrics.closed(s.outcome ?? "client_closed", s.bytesUp, s.bytesDown);
       },
     });
@@ -147,8 +148,10 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       return refuseUpgrade(capped.status, capped.reason);
     }
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
-    if (!srv.upgrade(req, { data, headers })) {
-      store.remove(data);
+    // The client may have left while the store admitted it; then nothing opened: give the slot
+    // and a single-use claim back (only a session that opened uses a ticket up).
+    if (req.signal.aborted || !srv.upgrade(req, { data, headers })) {
+      store.abandon(data);
       return refuseUpgrade(400, "websocket upgrade failed");
     }
     metrics.sessionsOpened++;

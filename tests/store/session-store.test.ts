@@ -29,6 +29,17 @@ describe("LocalStore (no --store): today's in-process registry", () => {
   });
 });
 
+describe("a session admitted but never opened (upgrade failed, client left)", () => {
+  test("LocalStore: abandon frees its slots and gives the single-use ticket back", async () => {
+    const store = new LocalStore(new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true, maxSessionsPerIp: 1 }));
+    const a = session("s1", "10.0.0.1", "t1");
+    expect(await store.admit(a, 65_000, 0)).toBeNull();
+    store.abandon(a);
+    expect(store.registry.open.size).toBe(0);
+    expect(await store.admit(session("s2", "10.0.0.1", "t1"), 65_000, 1)).toBeNull();
+  });
+});
+
 describe("SessionRegistry support for a fleet store", () => {
   test("forgetUse undoes the single-use mark of a session the fleet refused; rememberedUses lists what is kept", () => {
     const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true });
