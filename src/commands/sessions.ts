@@ -47,7 +47,9 @@ export default defineCommand({
     setLogLevel(m.values["log-level"]);
     for (const w of m.warnings) logger.warn(w);
     const named = (n: keyof typeof m.sources): string => (m.sources[n] === "flag" ? `--${n}` : `--${n} (${m.sources[n]})`);
-    const store = compileStore(m.values, (n) => m.sources[n as keyof typeof m.sources] !== "default", (n) => named(n as keyof typeof m.sources));
+    // `sessions` has no --instance-id: a setting it does not have was not given.
+    const given = (n: string): boolean => (m.sources[n as keyof typeof m.sources] ?? "default") !== "default";
+    const store = compileStore(m.values, given, (n) => named(n as keyof typeof m.sources));
     if (!store) throw new ConfigError(`--store URL (or ${envNameOf("store")}) is required`);
     const action = args.action === "list" ? undefined : (args.action as string | undefined);
     if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action.slice(0, 40)}": expected list or kill ID`);
