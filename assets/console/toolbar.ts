@@ -4,7 +4,7 @@
  * through `rfb()` and the two callbacks; which buttons work comes from the connection view.
  */
 import type RFB from "@novnc/novnc";
-import { byId } from "./dom.ts";
+import { byId, byIds } from "./dom.ts";
 import type { ScaleMode } from "./handoff.ts";
 import { SPECIAL_KEY_GROUPS, chord, textToStrokes, type KeyStroke } from "./keys.ts";
 import type { ConnectionView } from "./connection.ts";
@@ -40,46 +40,32 @@ export function applyScale(rfb: RFB | null, mode: ScaleMode): void {
 
 /** Wires every toolbar control once, at start-up. */
 export function setupToolbar(opts: ToolbarOptions): Toolbar {
-  const ui = {
-    cad: byId<HTMLButtonElement>("btn-cad"),
-    keys: byId<HTMLButtonElement>("btn-keys"),
-    keysMenu: byId("keys-menu"),
-    type: byId<HTMLButtonElement>("btn-type"),
-    clipboard: byId<HTMLButtonElement>("btn-clipboard"),
-    scale: byId<HTMLSelectElement>("scale"),
-    fullscreen: byId<HTMLButtonElement>("btn-fullscreen"),
-    reconnect: byId<HTMLButtonElement>("btn-reconnect"),
-    disconnect: byId<HTMLButtonElement>("btn-disconnect"),
-    typeDialog: byId<HTMLDialogElement>("type-dialog"),
-    typeText: byId<HTMLTextAreaElement>("type-text"),
-    typeProgress: byId("type-progress"),
-    typeSend: byId<HTMLButtonElement>("type-send"),
-    typeCancel: byId<HTMLButtonElement>("type-cancel"),
-    clipDialog: byId<HTMLDialogElement>("clipboard-dialog"),
-    clipText: byId<HTMLTextAreaElement>("clipboard-text"),
-    clipSend: byId<HTMLButtonElement>("clipboard-send"),
-    clipCancel: byId<HTMLButtonElement>("clipboard-cancel"),
-  };
+  const B = HTMLButtonElement;
+  const btn = byIds("btn-", { cad: B, keys: B, type: B, clipboard: B, fullscreen: B, reconnect: B, disconnect: B });
+  const typeBox = byIds("type-", { dialog: HTMLDialogElement, text: HTMLTextAreaElement, progress: HTMLElement, send: B, cancel: B });
+  const clipBox = byIds("clipboard-", { dialog: HTMLDialogElement, text: HTMLTextAreaElement, send: B, cancel: B });
+  const keysMenu = byId("keys-menu");
+  const scale = byId<HTMLSelectElement>("scale");
   const focusVm = () => opts.rfb()?.focus({ preventScroll: true });
   const sendStrokes = (strokes: readonly KeyStroke[]) => {
     for (const s of strokes) opts.rfb()?.sendKey(s.keysym, s.code, s.down);
   };
 
   // ------------------------------------------------------------ special keys menu
-  const menuItems = () => [...ui.keysMenu.querySelectorAll<HTMLButtonElement>("button")];
+  const menuItems = () => [...keysMenu.querySelectorAll<HTMLButtonElement>("button")];
   const openKeysMenu = () => {
-    ui.keysMenu.hidden = false;
-    ui.keys.setAttribute("aria-expanded", "true");
+    keysMenu.hidden = false;
+    btn.keys.setAttribute("aria-expanded", "true");
     menuItems()[0]?.focus();
   };
   const closeKeysMenu = (focusButton = false) => {
-    if (ui.keysMenu.hidden) return;
-    ui.keysMenu.hidden = true;
-    ui.keys.setAttribute("aria-expanded", "false");
-    if (focusButton) ui.keys.focus();
+    if (keysMenu.hidden) return;
+    keysMenu.hidden = true;
+    btn.keys.setAttribute("aria-expanded", "false");
+    if (focusButton) btn.keys.focus();
   };
   SPECIAL_KEY_GROUPS.forEach((group, g) => {
-    if (g > 0) ui.keysMenu.appendChild(document.createElement("hr"));
+    if (g > 0) keysMenu.appendChild(document.createElement("hr"));
     for (const k of group.keys) {
       const b = document.createElement("button");
       b.type = "button";
@@ -92,11 +78,11 @@ export function setupToolbar(opts: ToolbarOptions): Toolbar {
         closeKeysMenu();
         focusVm();
       });
-      ui.keysMenu.appendChild(b);
+      keysMenu.appendChild(b);
     }
   });
-  ui.keys.addEventListener("click", () => (ui.keysMenu.hidden ? openKeysMenu() : closeKeysMenu()));
-  ui.keysMenu.addEventListener("keydown", (e) => {
+  btn.keys.addEventListener("click", () => (keysMenu.hidden ? openKeysMenu() : closeKeysMenu()));
+  keysMenu.addEventListener("keydown", (e) => {
     const items = menuItems();
     const i = items.indexOf(document.activeElement as HTMLButtonElement);
     const move = (to: number) => items[(to + items.length) % items.length]?.focus();
@@ -109,19 +95,19 @@ export function setupToolbar(opts: ToolbarOptions): Toolbar {
     e.preventDefault();
   });
   document.addEventListener("click", (e) => {
-    if (!ui.keysMenu.hidden && !(e.target as Element).closest(".menu-wrap")) closeKeysMenu();
+    if (!keysMenu.hidden && !(e.target as Element).closest(".menu-wrap")) closeKeysMenu();
   });
 
-  ui.cad.addEventListener("click", () => {
+  btn.cad.addEventListener("click", () => {
     opts.rfb()?.sendCtrlAltDel();
     focusVm();
   });
 
   // ------------------------------------------------------------ view
-  ui.scale.value = opts.initialScale;
-  ui.scale.addEventListener("change", () => applyScale(opts.rfb(), ui.scale.value as ScaleMode));
+  scale.value = opts.initialScale;
+  scale.addEventListener("change", () => applyScale(opts.rfb(), scale.value as ScaleMode));
 
-  ui.fullscreen.addEventListener("click", async () => {
+  btn.fullscreen.addEventListener("click", async () => {
     if (document.fullscreenElement) {
       await document.exitFullscreen().catch(() => {});
       return;
@@ -134,70 +120,70 @@ export function setupToolbar(opts: ToolbarOptions): Toolbar {
   });
   document.addEventListener("fullscreenchange", () => {
     const on = document.fullscreenElement !== null;
-    ui.fullscreen.textContent = on ? "Exit full screen" : "Full screen";
+    btn.fullscreen.textContent = on ? "Exit full screen" : "Full screen";
     if (!on) (navigator as Navigator & { keyboard?: { unlock?: () => void } }).keyboard?.unlock?.();
   });
 
-  ui.reconnect.addEventListener("click", opts.onReconnect);
-  ui.disconnect.addEventListener("click", opts.onDisconnect);
+  btn.reconnect.addEventListener("click", opts.onReconnect);
+  btn.disconnect.addEventListener("click", opts.onDisconnect);
 
   // ------------------------------------------------------------ type text
   let typing: { cancel: boolean } | null = null;
-  ui.type.addEventListener("click", () => {
-    ui.typeProgress.textContent = "";
-    ui.typeDialog.showModal();
-    ui.typeText.focus();
+  btn.type.addEventListener("click", () => {
+    typeBox.progress.textContent = "";
+    typeBox.dialog.showModal();
+    typeBox.text.focus();
   });
-  ui.typeCancel.addEventListener("click", () => ui.typeDialog.close());
+  typeBox.cancel.addEventListener("click", () => typeBox.dialog.close());
   // Closing the dialog any way (button, Esc) stops a typing run.
-  ui.typeDialog.addEventListener("close", () => {
+  typeBox.dialog.addEventListener("close", () => {
     if (typing) typing.cancel = true;
   });
-  ui.typeSend.addEventListener("click", async () => {
+  typeBox.send.addEventListener("click", async () => {
     if (!opts.rfb() || typing) return;
-    const chars = [...ui.typeText.value.replace(/\r\n?/g, "\n")];
+    const chars = [...typeBox.text.value.replace(/\r\n?/g, "\n")];
     const job = { cancel: false };
     typing = job;
-    ui.typeSend.disabled = true;
+    typeBox.send.disabled = true;
     try {
       for (let i = 0; i < chars.length && !job.cancel && opts.rfb(); i++) {
         sendStrokes(textToStrokes(chars[i]!));
-        if (i % 10 === 0) ui.typeProgress.textContent = `Typing ${i + 1} of ${chars.length}…`;
+        if (i % 10 === 0) typeBox.progress.textContent = `Typing ${i + 1} of ${chars.length}…`;
         await new Promise((r) => setTimeout(r, TYPE_PACE_MS));
       }
-      ui.typeProgress.textContent = job.cancel ? "Stopped." : `Typed ${chars.length} characters.`;
+      typeBox.progress.textContent = job.cancel ? "Stopped." : `Typed ${chars.length} characters.`;
       if (!job.cancel) {
-        ui.typeDialog.close();
+        typeBox.dialog.close();
         focusVm();
       }
     } finally {
       typing = null;
-      ui.typeSend.disabled = false;
+      typeBox.send.disabled = false;
     }
   });
 
   // ------------------------------------------------------------ clipboard
-  ui.clipboard.addEventListener("click", () => {
-    ui.clipDialog.showModal();
-    ui.clipText.focus();
+  btn.clipboard.addEventListener("click", () => {
+    clipBox.dialog.showModal();
+    clipBox.text.focus();
   });
-  ui.clipCancel.addEventListener("click", () => ui.clipDialog.close());
-  ui.clipSend.addEventListener("click", () => {
-    opts.rfb()?.clipboardPasteFrom(ui.clipText.value);
-    ui.clipDialog.close();
+  clipBox.cancel.addEventListener("click", () => clipBox.dialog.close());
+  clipBox.send.addEventListener("click", () => {
+    opts.rfb()?.clipboardPasteFrom(clipBox.text.value);
+    clipBox.dialog.close();
     focusVm();
   });
 
   return {
     render(view) {
-      for (const b of [ui.cad, ui.keys, ui.type, ui.clipboard]) b.disabled = !view.inputEnabled;
-      ui.reconnect.hidden = !view.canRetry;
-      ui.disconnect.hidden = !view.canDisconnect;
+      for (const b of [btn.cad, btn.keys, btn.type, btn.clipboard]) b.disabled = !view.inputEnabled;
+      btn.reconnect.hidden = !view.canRetry;
+      btn.disconnect.hidden = !view.canDisconnect;
       if (!view.inputEnabled) closeKeysMenu();
     },
-    scale: () => ui.scale.value as ScaleMode,
+    scale: () => scale.value as ScaleMode,
     showClipboard(text) {
-      ui.clipText.value = text;
+      clipBox.text.value = text;
     },
   };
 }

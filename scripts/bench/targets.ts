@@ -9,7 +9,7 @@
  * Both speak scripts/bench/protocol.ts on 127.0.0.1, port 0, and print `ready PORT` once
  * listening. They honour backpressure, so their own memory stays flat whatever the client does.
  */
-import type { ServerWebSocket, Socket } from "bun";
+import type { Server, ServerWebSocket, Socket, WebSocketHandler } from "bun";
 import { ACK, STREAM_CHUNK, concatBytes, parseCommand, streamBlock, type Command } from "./protocol.ts";
 
 const BLOCK = streamBlock();
@@ -110,6 +110,26 @@ function runTcp(): void {
   console.log(`ready ${server.port}`);
 }
 
+/**
+ * A wss listener on 127.0.0.1, port 0, that upgrades every request (answering the `binary`
+ * subprotocol when offered, as noVNC asks), with the websocket options both wss servers share.
+ */
+export function serveWss<T>(certFile: string, keyFile: string, newData: () => T, handlers: WebSocketHandler<T>): Server<T> {
+  return Bun.serve<T>({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: Bun.file(certFile), key: Bun.file(keyFile) },
+    fetch(req, srv) {
+      const offered = req.headers.get("sec-websocket-protocol") ?? "";
+      const headers = offered.split(",").some((p) => p.trim() === "binary") ? { "Sec-WebSocket-Protocol": "binary" } : undefined;
+      // Server<unknown>: Bun's upgrade() types cannot resolve its options for a generic T.
+      if ((srv as Server<unknown>).upgrade(req, { data: newData(), headers })) return undefined;
+      return new Response("websocket only\n", { status: 400 });
+    },
+    websocket: { perMessageDeflate: false, maxPayloadLength: 16 * 1024 * 1024, idleTimeout: 120, ...handlers },
+  });
+}
+
 function runWss(certFile: string, keyFile: string): void {
   const pump = (ws: ServerWebSocket<Conn>): void => {
     const c = ws.data;
@@ -121,40 +141,26 @@ function runWss(certFile: string, keyFile: string): void {
       if (r === -1) return; // queued under backpressure: wait for drain
     }
   };
-  const server = Bun.serve<Conn>({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: Bun.file(certFile), key: Bun.file(keyFile) },
-    fetch(req, srv) {
-      const offered = req.headers.get("sec-websocket-protocol") ?? "";
-      const headers = offered.split(",").some((p) => p.trim() === "binary") ? { "Sec-WebSocket-Protocol": "binary" } : undefined;
-      if (srv.upgrade(req, { data: newConn(), headers })) return undefined;
-      return new Response("websocket only\n", { status: 400 });
+  const server = serveWss(certFile, keyFile, newConn, {
+    sendPings: true,
+    message(ws, msg) {
+      if (typeof msg === "string") {
+        ws.close(1003, "binary only");
+        return;
+      }
+      let r: ReturnType<typeof feed>;
+      try {
+        r = feed(ws.data, msg);
+      } catch {
+        ws.close(1002, "bad command");
+        return;
+      }
+      if (r.start?.kind === "down") pump(ws);
+      if (r.echo) ws.sendBinary(r.echo);
+      if (r.ack) ws.sendBinary(ACK_BYTES);
     },
-    websocket: {
-      perMessageDeflate: false,
-      maxPayloadLength: 16 * 1024 * 1024,
-      idleTimeout: 120,
-      sendPings: true,
-      message(ws, msg) {
-        if (typeof msg === "string") {
-          ws.close(1003, "binary only");
-          return;
-        }
-        let r: ReturnType<typeof feed>;
-        try {
-          r = feed(ws.data, msg);
-        } catch {
-          ws.close(1002, "bad command");
-          return;
-        }
-        if (r.start?.kind === "down") pump(ws);
-        if (r.echo) ws.sendBinary(r.echo);
-        if (r.ack) ws.sendBinary(ACK_BYTES);
-      },
-      drain(ws) {
-        pump(ws);
-      },
+    drain(ws) {
+      pump(ws);
     },
   });
   console.log(`ready ${server.port}`);
@@ -173,91 +179,77 @@ interface RelayConn {
  * origin, allowlist, limits or logs). What novnc-proxy costs on top of relaying is its ratio to this.
  */
 function runRelay(certFile: string, keyFile: string, targetPort: number): void {
-  const server = Bun.serve<RelayConn>({
-    hostname: "127.0.0.1",
-    port: 0,
-    tls: { cert: Bun.file(certFile), key: Bun.file(keyFile) },
-    fetch(req, srv) {
-      const offered = req.headers.get("sec-websocket-protocol") ?? "";
-      const headers = offered.split(",").some((p) => p.trim() === "binary") ? { "Sec-WebSocket-Protocol": "binary" } : undefined;
-      if (srv.upgrade(req, { data: { tcp: null, up: [], downHeld: null, downPaused: false }, headers })) return undefined;
-      return new Response("websocket only\n", { status: 400 });
-    },
-    websocket: {
-      perMessageDeflate: false,
-      maxPayloadLength: 16 * 1024 * 1024,
-      idleTimeout: 120,
-      async open(ws) {
-        ws.pause();
-        try {
-          ws.data.tcp = await Bun.connect<ServerWebSocket<RelayConn>>({
-            hostname: "127.0.0.1",
-            port: targetPort,
-            data: ws,
-            socket: {
-              binaryType: "uint8array",
-              data(s, bytes) {
-                const c = ws.data;
-                // -1: queued over the limit; 0: dropped, so keep it for the drain.
-                const r = c.downHeld ? 0 : ws.sendBinary(bytes);
-                if (r === 0) c.downHeld = c.downHeld ? Buffer.concat([c.downHeld, bytes]) : bytes.slice();
-                if (r <= 0 && !c.downPaused) {
-                  c.downPaused = true;
-                  s.pause();
-                }
-              },
-              drain(s) {
-                const c = ws.data;
-                while (c.up.length > 0) {
-                  const head = c.up[0]!;
-                  const n = s.write(head);
-                  if (n < head.byteLength) {
-                    if (n > 0) c.up[0] = head.subarray(n);
-                    return;
-                  }
-                  c.up.shift();
-                }
-                ws.resume();
-              },
-              close() {
-                ws.close(1000, "Target closed");
-              },
-              error() {},
+  const server = serveWss<RelayConn>(certFile, keyFile, () => ({ tcp: null, up: [], downHeld: null, downPaused: false }), {
+    async open(ws) {
+      ws.pause();
+      try {
+        ws.data.tcp = await Bun.connect<ServerWebSocket<RelayConn>>({
+          hostname: "127.0.0.1",
+          port: targetPort,
+          data: ws,
+          socket: {
+            binaryType: "uint8array",
+            data(s, bytes) {
+              const c = ws.data;
+              // -1: queued over the limit; 0: dropped, so keep it for the drain.
+              const r = c.downHeld ? 0 : ws.sendBinary(bytes);
+              if (r === 0) c.downHeld = c.downHeld ? Buffer.concat([c.downHeld, bytes]) : bytes.slice();
+              if (r <= 0 && !c.downPaused) {
+                c.downPaused = true;
+                s.pause();
+              }
             },
-          });
-          ws.data.tcp.setNoDelay(true);
-          ws.resume();
-        } catch {
-          ws.close(1011, "target unreachable");
-        }
-      },
-      message(ws, msg) {
-        const c = ws.data;
-        if (typeof msg === "string" || !c.tcp) return;
-        if (c.up.length > 0) {
-          c.up.push(msg.slice());
-          return;
-        }
-        const n = c.tcp.write(msg);
-        if (n < msg.byteLength) {
-          c.up.push(msg.slice(Math.max(0, n)));
-          ws.pause();
-        }
-      },
-      drain(ws) {
-        const c = ws.data;
-        if (c.downHeld) {
-          if (ws.sendBinary(c.downHeld) === 0) return;
-          c.downHeld = null;
-        }
-        if (c.downPaused) {
-          c.downPaused = false;
-          c.tcp?.resume();
-        }
-      },
-      close(ws) {
-        ws.data.tcp?.end();
-      },
+            drain(s) {
+              const c = ws.data;
+              while (c.up.length > 0) {
+                const head = c.up[0]!;
+                const n = s.write(head);
+                if (n < head.byteLength) {
+                  if (n > 0) c.up[0] = head.subarray(n);
+                  return;
+                }
+                c.up.shift();
+              }
+              ws.resume();
+            },
+            close() {
+              ws.close(1000, "Target closed");
+            },
+            error() {},
+          },
+        });
+        ws.data.tcp.setNoDelay(true);
+        ws.resume();
+      } catch {
+        ws.close(1011, "target unreachable");
+      }
+    },
+    message(ws, msg) {
+      const c = ws.data;
+      if (typeof msg === "string" || !c.tcp) return;
+      if (c.up.length > 0) {
+        c.up.push(msg.slice());
+        return;
+      }
+      const n = c.tcp.write(msg);
+      if (n < msg.byteLength) {
+        c.up.push(msg.slice(Math.max(0, n)));
+        ws.pause();
+      }
+    },
+    drain(ws) {
+      const c = ws.data;
+      if (c.downHeld) {
+        if (ws.sendBinary(c.downHeld) === 0) return;
+        c.downHeld = null;
+      }
+      if (c.downPaused) {
+        c.downPaused = false;
+        c.tcp?.resume();
+      }
+    },
+    close(ws) {
+      ws.data.tcp?.end();
     },
   });
   console.log(`ready ${server.port}`);

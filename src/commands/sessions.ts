@@ -1,19 +1,20 @@
 /**
  * `novnc-proxy sessions --store URL [--json]`: the fleet's live sessions.
  * `novnc-proxy sessions kill ID --store URL`: closes one on whichever instance holds it.
- * The store flags are serve's (same env variables); config files are not read.
+ * The store settings are found as serve finds them: flag > env > config file (`--config`,
+ * NOVNC_PROXY_CONFIG, or the default file and its .d) > default, through the same merge.
  */
 import { defineCommand, type ArgsDef } from "citty";
 import type { FlagValues } from "../config/argv.ts";
 import { compileStore } from "../config/compile.ts";
-import { mergeSettings } from "../config/merge.ts";
+import { mergeWithConf } from "../config/load-conf.ts";
 import { cittyArgs, envNameOf, pickSettings, toggle } from "../config/schema.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
-import { setLogLevel } from "../log.ts";
+import { logger, setLogLevel } from "../log.ts";
 import { openAdminClient, listFleetSessions, killFleetSession, type FleetSession } from "../store/admin.ts";
 
 const SESSIONS_SETTINGS = {
-  ...pickSettings("store", "store-password-file", "store-prefix", "log-level", "debug"),
+  ...pickSettings("store", "store-password-file", "store-prefix", "config", "log-level", "debug"),
   json: toggle({ description: "Print a JSON array (keys id, instance, client, target, ticket, bytesUp, bytesDown, ageSeconds)", notInFiles: true }),
 };
 
@@ -42,9 +43,13 @@ export default defineCommand({
       const v = (args as Record<string, unknown>)[name];
       if (typeof v === "string" || typeof v === "boolean") flags.set(name, [String(v)]);
     }
-    const m = mergeSettings({ table: SESSIONS_SETTINGS, flags, env: process.env });
+    const m = mergeWithConf(SESSIONS_SETTINGS, flags, process.env);
     setLogLevel(m.values["log-level"]);
-    const store = compileStore(m.values, (n) => m.sources[n as keyof typeof m.sources] !== "default", (n) => `--${n}`);
+    for (const w of m.warnings) logger.warn(w);
+    const named = (n: keyof typeof m.sources): string => (m.sources[n] === "flag" ? `--${n}` : `--${n} (${m.sources[n]})`);
+    // `sessions` has no --instance-id: a setting it does not have was not given.
+    const given = (n: string): boolean => (m.sources[n as keyof typeof m.sources] ?? "default") !== "default";
+    const store = compileStore(m.values, given, (n) => named(n as keyof typeof m.sources));
     if (!store) throw new ConfigError(`--store URL (or ${envNameOf("store")}) is required`);
     const action = args.action === "list" ? undefined : (args.action as string | undefined);
     if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action.slice(0, 40)}": expected list or kill ID`);

@@ -10,7 +10,9 @@ import { X509Certificate, type KeyObject } from "node:crypto";
 import { ConfigError } from "../errors.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import { compileAllowlist } from "../policy/allowlist.ts";
-import type { ServerConfig, StoreConfig } from "../server/config.ts";
+import { compileCidrList } from "../policy/cidr.ts";
+import { compileOriginCheck } from "../policy/origin.ts";
+import type { ClientPolicy, ServerConfig, StoreConfig } from "../server/config.ts";
 import { parseStoreUrl, redactStoreUrl } from "../store/url.ts";
 import { keyFileModeWarning, loadEngineCert, loadPemIdentity, makeSelfSigned, type TlsIdentity } from "../tls/identity.ts";
 import { resolveKeystorePassword } from "../tls/password.ts";
@@ -121,6 +123,7 @@ export function compileSettings(m: Input, env: Record<string, string | undefined
     engineKey: engine?.key ?? null,
     engineSubject: engine?.subject ?? null,
     engineOrigins: engineOrigins.map((o) => o.origin),
+    client: compileClientPolicy(v, engineOrigins.map((o) => o.origin)),
     recordDir: v.record ? checkRecordDir(v.record) : null,
     store,
     vnc: {
@@ -150,8 +153,6 @@ function plainFields(v: Settings) {
     ciphers: v.ciphers ?? DEFAULT_TLS12_CIPHERS,
     allowUnsigned: v["allow-unsigned"],
     allowlist: compileAllowlist(v.allow),
-    origins: v.origin,
-    requireOrigin: v["require-origin"],
     clockSkewSeconds: v["clock-skew"],
     connectTimeoutSeconds: v["connect-timeout"],
     limits: {
@@ -164,8 +165,6 @@ function plainFields(v: Settings) {
       sessionMaxSeconds: v["session-limit"],
     },
     maxMessageBytes: v["max-message"],
-    trustedProxies: v["trusted-proxy"],
-    metricsAllow: v["metrics-allow"],
     refusalLogLimit: v["refusal-log-limit"],
     recordMaxBytes: v["record-max-bytes"],
     recordMaxTotal: v["record-max-total"],
@@ -173,10 +172,33 @@ function plainFields(v: Settings) {
   } satisfies Partial<ServerConfig>;
 }
 
-/** The schema's defaults as ServerConfig fields, for in-process servers (tests) that build their own. */
+/**
+ * The per-request client checks: websockets from --origin and the engine origins (plus the
+ * proxy's own), --require-origin, --trusted-proxy and --metrics-allow matchers. A bad entry
+ * throws ConfigError naming its flag, before anything listens.
+ */
+export function compileClientPolicy(
+  v: Pick<Settings, "origin" | "require-origin" | "trusted-proxy" | "metrics-allow">,
+  engineOrigins: readonly string[],
+): ClientPolicy {
+  return {
+    checkOrigin: compileOriginCheck([...v.origin, ...engineOrigins], { requireOrigin: v["require-origin"] }),
+    isTrustedProxy: compileCidrList(v["trusted-proxy"], "--trusted-proxy", false),
+    mayReadMetrics: compileCidrList(v["metrics-allow"], "--metrics-allow", true),
+  };
+}
+
+/** Every setting at its default (the table's), for SERVER_DEFAULTS and tests. */
+export const DEFAULT_SETTINGS: Settings = mergeSettings({ table: SETTINGS, flags: new Map(), env: {} }).values;
+
+/**
+ * The schema's defaults as ServerConfig fields, for in-process servers (tests) that build their
+ * own; one with other engine origins or client rules recompiles `client` with compileClientPolicy.
+ */
 export const SERVER_DEFAULTS = {
-  ...plainFields(mergeSettings({ table: SETTINGS, flags: new Map(), env: {} }).values),
+  ...plainFields(DEFAULT_SETTINGS),
   engineOrigins: [] as string[],
+  client: compileClientPolicy(DEFAULT_SETTINGS, []),
   recordDir: null,
   vnc: { caPem: null, verifyName: false, clientCertPem: null, clientKeyPem: null },
   kubevirt: { caPem: null, insecure: false },

@@ -6,7 +6,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { readInputText } from "../tls/read-file.ts";
-import { parseArgv } from "./argv.ts";
+import { parseArgv, type FlagValues } from "./argv.ts";
 import { mergeSettings, type Merged } from "./merge.ts";
 import { parseConf, type ConfEntry, type ConfError } from "./ovirt-conf.ts";
 import { DEFAULT_CONF_FILE, type SettingsTable } from "./schema.ts";
@@ -96,7 +96,19 @@ export function readSettings<T extends SettingsTable>(
   env: Record<string, string | undefined>,
   defaultFile: string = DEFAULT_CONF_FILE,
 ): Merged<T> & { confBase: string | null } {
-  const flags = parseArgv(table, rawArgs);
+  return mergeWithConf(table, parseArgv(table, rawArgs), env, defaultFile);
+}
+
+/**
+ * readSettings for flags already read (`sessions`, whose positionals citty parses): the same
+ * config files, the same merge.
+ */
+export function mergeWithConf<T extends SettingsTable>(
+  table: T,
+  flags: FlagValues,
+  env: Record<string, string | undefined>,
+  defaultFile: string = DEFAULT_CONF_FILE,
+): Merged<T> & { confBase: string | null } {
   if (!("config" in table)) return { ...mergeSettings({ table, flags, env }), confBase: null };
   const given = flags.get("config")?.[0] ?? (env.NOVNC_PROXY_CONFIG || undefined);
   if (given === "") throw new ConfigError("--config needs a file");

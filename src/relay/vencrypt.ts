@@ -14,8 +14,9 @@
 import type { Socket } from "bun";
 import { VencryptHandshake, type VencryptAction } from "../rfb/vencrypt.ts";
 import { RFB_VERSION_3_8, SECURITY_TYPE_VNC_AUTH } from "../rfb/constants.ts";
+import { ConnectAttempt } from "./connect-attempt.ts";
 import { certNamesHost, shortError } from "./peer-cert.ts";
-import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
+import type { ConnectRequest, ConnectedTarget, TargetConn } from "./target.ts";
 
 /** How the proxy checks the VNC server's TLS certificate and what it presents itself. */
 export interface VncTlsOptions {
@@ -51,28 +52,21 @@ export async function connectVencrypt(req: ConnectRequest, vnc: VncTlsOptions): 
   let closedEarly: { error?: string } | null = null;
   let ended = false;
 
-  let settle!: { resolve: (t: ConnectedTarget) => void; reject: (e: TargetError) => void };
-  const result = new Promise<ConnectedTarget>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-
-  const fail = (reason: string): void => {
-    if (phase === "open" || phase === "over") return;
-    phase = "over";
-    clearTimeout(timer);
-    try {
-      tls?.end();
-    } catch {}
-    try {
+  const attempt = new ConnectAttempt<ConnectedTarget>(
+    req.timeoutMs,
+    () => {
+      const where = phase === "rfb" ? hs.step : phase === "tls" ? "TLS handshake" : "VNC authentication start";
+      return raw ? `VNC server handshake timeout (${where})` : "VNC server connect timeout";
+    },
+    () => {
+      phase = "over";
+      try {
+        tls?.end();
+      } catch {}
       raw?.end();
-    } catch {}
-    settle.reject(new TargetError(reason));
-  };
-
-  const timer = setTimeout(() => {
-    const where = phase === "rfb" ? hs.step : phase === "tls" ? "TLS handshake" : "VNC authentication start";
-    fail(raw ? `VNC server handshake timeout (${where})` : "VNC server connect timeout");
-  }, req.timeoutMs);
+    },
+  );
+  const fail = (reason: string): void => attempt.fail(reason);
 
   const conn: TargetConn = {
     write: (bytes) => (ended || !tls ? -1 : tls.write(bytes)),
@@ -96,8 +90,7 @@ export async function connectVencrypt(req: ConnectRequest, vnc: VncTlsOptions): 
 
   const open = (): void => {
     phase = "open";
-    clearTimeout(timer);
-    settle.resolve({
+    attempt.open({
       conn,
       // We told the server 3.8; the browser must speak the same version, so that is what it sees.
       clientPreface: encoder.encode(`${RFB_VERSION_3_8}\x01${String.fromCharCode(SECURITY_TYPE_VNC_AUTH)}`),
@@ -239,5 +232,5 @@ export async function connectVencrypt(req: ConnectRequest, vnc: VncTlsOptions): 
     },
   );
 
-  return result;
+  return attempt.result;
 }

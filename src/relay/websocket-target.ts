@@ -9,9 +9,10 @@
  */
 import type { Socket } from "bun";
 import { isIP } from "node:net";
+import { ConnectAttempt } from "./connect-attempt.ts";
 import { certNamesHost, shortError } from "./peer-cert.ts";
 import { WRITE_FULL } from "./pump.ts";
-import { TargetError, type ConnectRequest, type ConnectedTarget, type TargetConn } from "./target.ts";
+import type { ConnectRequest, ConnectedTarget, TargetConn } from "./target.ts";
 import {
   FrameDecoder,
   OP_BINARY,
@@ -62,24 +63,15 @@ export async function connectWebsocket(req: ConnectRequest, target: WebsocketTar
   let early: FrameEvent[] | null = [];
   let closed = false;
 
-  let settle!: { resolve: (t: ConnectedTarget) => void; reject: (e: TargetError) => void };
-  const result = new Promise<ConnectedTarget>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-
-  const fail = (reason: string): void => {
-    if (phase === "open" || phase === "over") return;
-    phase = "over";
-    clearTimeout(timer);
-    try {
+  const attempt = new ConnectAttempt<ConnectedTarget>(
+    req.timeoutMs,
+    () => `${PREFIX} ${phase === "connect" ? (sock ? "handshake timeout (TLS)" : "connect timeout") : "handshake timeout (websocket upgrade)"}`,
+    () => {
+      phase = "over";
       sock?.terminate();
-    } catch {}
-    settle.reject(new TargetError(`${PREFIX} ${reason}`));
-  };
-
-  const timer = setTimeout(() => {
-    fail(phase === "connect" ? (sock ? "handshake timeout (TLS)" : "connect timeout") : "handshake timeout (websocket upgrade)");
-  }, req.timeoutMs);
+    },
+  );
+  const fail = (reason: string): void => attempt.fail(`${PREFIX} ${reason}`);
 
   /** The target is gone: tell the relay once. */
   const gone = (error?: string): void => {
@@ -154,8 +146,7 @@ export async function connectWebsocket(req: ConnectRequest, target: WebsocketTar
 
   const open = (rest: Uint8Array): void => {
     phase = "open";
-    clearTimeout(timer);
-    settle.resolve({ conn });
+    attempt.open({ conn });
     if (rest.byteLength > 0) decoder.feed(rest, early!);
     // Next turn: the caller has attached by then (its continuation runs as a microtask).
     setTimeout(() => {
@@ -246,5 +237,5 @@ export async function connectWebsocket(req: ConnectRequest, target: WebsocketTar
     },
   );
 
-  return result;
+  return attempt.result;
 }

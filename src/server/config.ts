@@ -8,6 +8,19 @@ import type { Allowlist } from "../policy/allowlist.ts";
 import type { TlsIdentity } from "../tls/identity.ts";
 import type { Limits } from "./limits.ts";
 
+/**
+ * The per-request checks on the client side, compiled from the settings before anything listens
+ * (compileClientPolicy in src/config/compile.ts): the server only calls them.
+ */
+export interface ClientPolicy {
+  /** null = this Origin (with this Host) may open a websocket, else a short reason. */
+  checkOrigin(origin: string | null, hostHeader: string | null): string | null;
+  /** Whether this peer's X-Forwarded-For is believed (--trusted-proxy). */
+  isTrustedProxy(peer: string): boolean;
+  /** Whether this peer may read /healthz and /metrics (--metrics-allow). */
+  mayReadMetrics(peer: string): boolean;
+}
+
 export interface StoreConfig {
   /** Redis URL, password included (never logged). */
   url: string;
@@ -36,12 +49,10 @@ export interface ServerConfig {
   /** Accept the seed's plain `novnc-target=HOST:PORT` cookie (allowlist only). */
   allowUnsigned: boolean;
   allowlist: Allowlist;
-  /** Origins (besides the proxy's own) whose pages may open websockets. */
-  origins: string[];
-  /** Engine origins: may postMessage tickets to the console page, frame it, and open websockets. */
+  /** Engine origins: may postMessage tickets to the console page and frame it (websockets: `client`). */
   engineOrigins: string[];
-  /** Refuse websocket upgrades that carry no Origin header (non-browser clients). */
-  requireOrigin: boolean;
+  /** Origin check (--origin, engine origins, --require-origin), trusted proxies, metrics readers. */
+  client: ClientPolicy;
   /** Seconds of clock difference tolerated on ticket validity. */
   clockSkewSeconds: number;
   /** Seconds to wait for the VNC server's TCP connect. */
@@ -61,10 +72,6 @@ export interface ServerConfig {
   limits: Limits;
   /** Largest websocket message accepted from a browser; larger closes 1009. */
   maxMessageBytes: number;
-  /** Peers whose X-Forwarded-For is believed (CIDRs); empty = nobody's. */
-  trustedProxies: string[];
-  /** Clients allowed to read /healthz and /metrics (CIDRs); empty = everyone. */
-  metricsAllow: string[];
   /** Refusal lines per client address and minute before they are only counted (0 = no limit). */
   refusalLogLimit: number;
   /** Record every admitted session's bytes into files in this folder (debugging); null = off. */

@@ -24,8 +24,6 @@ import { LocalStore, type SessionStore } from "../store/session-store.ts";
 import { RedisStore } from "../store/redis-store.ts";
 import { Metrics } from "./metrics.ts";
 import { clientAddress, canonicalPeer } from "./client-ip.ts";
-import { compileOriginCheck } from "../policy/origin.ts";
-import { compileCidrList } from "../policy/cidr.ts";
 import type { ConnectRequest, ConnectedTarget } from "../relay/target.ts";
 import { connectPlain } from "../relay/tcp-target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
@@ -74,15 +72,6 @@ function refuseUpgrade(status: number, reason: string): Response {
   return res;
 }
 
-/** The per-request checks on the client side, compiled once per config (start and reload). */
-function compileClientPolicy(cfg: ServerConfig) {
-  return {
-    checkOrigin: compileOriginCheck([...cfg.origins, ...cfg.engineOrigins], { requireOrigin: cfg.requireOrigin }),
-    isTrustedProxy: compileCidrList(cfg.trustedProxies, "--trusted-proxy", false),
-    mayReadMetrics: compileCidrList(cfg.metricsAllow, "--metrics-allow", true),
-  };
-}
-
 let sessionCounter = 0;
 
 /** How often the socket table is checked for a foreign listener on our port. */
@@ -98,7 +87,6 @@ const RETIRE_AFTER_MS = 3000;
 
 export async function startServer(initial: ServerConfig): Promise<RunningServer> {
   let config = initial;
-  let { checkOrigin, isTrustedProxy, mayReadMetrics } = compileClientPolicy(config);
   const registry = new SessionRegistry(config.limits);
   const metrics = new Metrics();
   const sockets = new Map<SessionState, SessionSocket>();
@@ -129,7 +117,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   async function upgrade(req: Request, srv: Server<SessionState>, client: string): Promise<Response | undefined> {
     const t0 = performance.now();
     if (draining) return refuseUpgrade(503, "server shutting down");
-    const d = await decideUpgrade(req, config, checkOrigin, new Date());
+    const d = await decideUpgrade(req, config, config.client.checkOrigin, new Date());
     metrics.handshake.observe((performance.now() - t0) / 1000);
     if (!d.ok) {
       metrics.refused(d.code);
@@ -156,8 +144,9 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       onInputDropped: () => metrics.inputDropped++,
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
-        store.remove(s);
-        sockets.delete(s);
+        // Ended without its websocket ever opening: the ticket opened nothing, so it is not used up.
+        if (sockets.delete(s)) store.remove(s);
+        else store.abandon(s);
         metrics.closed(s.outcome ?? "client_closed", s.bytesUp, s.bytesDown);
       },
     });
@@ -169,8 +158,10 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       return refuseUpgrade(capped.status, capped.reason);
     }
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
-    if (!srv.upgrade(req, { data, headers })) {
-      store.remove(data);
+    // The client may have left while the store admitted it; then nothing opened: give the slot
+    // and a single-use claim back (only a session that opened uses a ticket up).
+    if (req.signal.aborted || !srv.upgrade(req, { data, headers })) {
+      store.abandon(data);
       return refuseUpgrade(400, "websocket upgrade failed");
     }
     metrics.sessionsOpened++;
@@ -227,12 +218,12 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       },
       async fetch(req, srv) {
         const peer = canonicalPeer(srv.requestIP(req)?.address ?? "unknown");
-        const client = clientAddress(peer, req.headers.get("x-forwarded-for"), isTrustedProxy);
+        const client = clientAddress(peer, req.headers.get("x-forwarded-for"), config.client.isTrustedProxy);
         if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return upgrade(req, srv, client);
         if (req.method !== "GET" && req.method !== "HEAD") return refuse(405, "method not allowed");
         const url = new URL(req.url);
         if (url.pathname === "/healthz" || url.pathname === "/metrics") {
-          if (!mayReadMetrics(peer)) return refuse(403, "forbidden");
+          if (!config.client.mayReadMetrics(peer)) return refuse(403, "forbidden");
           if (url.pathname === "/healthz") return health();
           return textResponse(200, metrics.render(registry.open.size, config.identity.notAfter, Date.now(), store.status()), "text/plain; version=0.0.4; charset=utf-8");
         }
@@ -410,12 +401,10 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
     reload(next) {
       // After SIGTERM no listener may open again (a SIGHUP or file change arriving during the drain).
       if (draining) throw new Error("shutting down: not reloading");
-      const policy = compileClientPolicy(next);
       assertPortOurs(port);
       const fresh = listen(next, port); // throws (old listener untouched) if the new TLS is unusable
       assertPortOurs(port, fresh);
       config = next;
-      ({ checkOrigin, isTrustedProxy, mayReadMetrics } = policy);
       registry.limits = next.limits;
       refusalLog.perWindow = next.refusalLogLimit;
       const old = server;

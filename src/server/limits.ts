@@ -22,16 +22,6 @@ export interface Limits {
   sessionMaxSeconds: number;
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  maxSessions: 2000,
-  maxSessionsPerIp: 64,
-  maxSessionsPerTicket: 8,
-  singleUse: false,
-  ipv6Prefix: 64,
-  idleTimeoutSeconds: 0,
-  sessionMaxSeconds: 0,
-};
-
 export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" | "store_down" };
 
 /**

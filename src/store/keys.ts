@@ -80,11 +80,16 @@ redis.call('HSET', KEYS[4], 'id', ARGV[1], 'instance', ARGV[3], 'client', ARGV[4
 redis.call('PEXPIRE', KEYS[4], lease)
 return 'ok'`;
 
-/** An ended session out of every set, in one call. KEYS: sessions, ip, ticket (or ""), session. ARGV: id. */
+/**
+ * An ended session out of every set, in one call. KEYS: sessions, ip, ticket (or ""), session,
+ * and optionally used (a single-use claim to give back: the session never opened). ARGV: id,
+ * instance (the claim is deleted only while it is still this instance's).
+ */
 export const RELEASE_SCRIPT = `redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if KEYS[3] ~= '' then redis.call('ZREM', KEYS[3], ARGV[1]) end
 redis.call('DEL', KEYS[4])
+if KEYS[5] and redis.call('GET', KEYS[5]) == ARGV[2] then redis.call('DEL', KEYS[5]) end
 return 'ok'`;
 
 /** Live session ids (lease not over) and Redis's clock. KEYS: sessions. Returns {now, id...}. */

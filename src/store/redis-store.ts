@@ -63,8 +63,11 @@ export class RedisStore implements SessionStore {
    */
   private readonly live = new Map<StoredSession, string>();
   private readonly pending = new Set<Promise<unknown>>();
-  /** Sessions that ended while the store was down, deleted from it if it is back within their lease. */
-  private readonly ended = new Map<StoredSession, { ip: string; at: number }>();
+  /**
+   * Sessions that ended while the store was down, deleted from it if it is back within their
+   * lease (with their single-use claim when they never opened).
+   */
+  private readonly ended = new Map<StoredSession, { ip: string; at: number; unclaim: boolean }>();
   /** Script text -> SHA-1 as loaded on the current connection. */
   private readonly shas = new Map<string, string>();
 
@@ -148,21 +151,31 @@ export class RedisStore implements SessionStore {
 
   remove(s: StoredSession): void {
     this.registry.remove(s);
+    this.release(s, false);
+  }
+
+  abandon(s: StoredSession): void {
+    this.unreserve(s);
+    this.release(s, this.registry.limits.singleUse && s.ticketId !== null);
+  }
+
+  private release(s: StoredSession, unclaim: boolean): void {
     const ip = this.live.get(s);
     if (ip === undefined) return;
     this.live.delete(s);
     if (!this.up) {
       // Its lease would run out by itself; a store that was only unreachable hears it sooner.
-      this.ended.set(s, { ip, at: Date.now() });
+      this.ended.set(s, { ip, at: Date.now(), unclaim });
       return;
     }
-    this.unregister(s, ip);
+    this.unregister(s, ip, unclaim);
   }
 
-  /** Deletes an ended session's entries (best effort; its lease ends them anyway). */
-  private unregister(s: StoredSession, ip: string): void {
+  /** Deletes an ended session's entries (best effort; its lease ends them anyway), and its claim if `unclaim`. */
+  private unregister(s: StoredSession, ip: string, unclaim: boolean): void {
     const k = this.keys;
-    const p = this.script(RELEASE_SCRIPT, ["4", k.sessions, k.ip(ip), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id), s.id])
+    const keys = [k.sessions, k.ip(ip), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id), ...(unclaim && s.ticketId ? [k.used(s.ticketId)] : [])];
+    const p = this.script(RELEASE_SCRIPT, [String(keys.length), ...keys, s.id, this.opts.instanceId])
       .catch(() => {}) // down: its lease runs out
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
@@ -262,7 +275,7 @@ export class RedisStore implements SessionStore {
     if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
     else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
     this.lastRefresh = 0; // refill at once: the store may have come back empty
-    for (const [s, { ip }] of this.ended) this.unregister(s, ip);
+    for (const [s, { ip, unclaim }] of this.ended) this.unregister(s, ip, unclaim);
     this.ended.clear();
   }
 

@@ -22,8 +22,13 @@ export interface SessionStore {
    * i.e. how long a single-use ticket must stay remembered.
    */
   admit(s: StoredSession, usedUntil: number | null, now: number): Promise<Refusal | null>;
-  /** The session ended (or its upgrade failed after admission). */
+  /** The session ended; a single-use ticket stays used. */
   remove(s: StoredSession): void;
+  /**
+   * An admitted session whose websocket never opened (the upgrade failed, the client left): its
+   * slots are freed and its single-use claim given back, since the ticket opened nothing.
+   */
+  abandon(s: StoredSession): void;
   /** "up" / "down" for a shared store; null when state is in-process only. */
   status(): "up" | "down" | null;
   stop(): Promise<void>;
@@ -41,6 +46,11 @@ export class LocalStore implements SessionStore {
 
   remove(s: StoredSession): void {
     this.registry.remove(s);
+  }
+
+  abandon(s: StoredSession): void {
+    this.registry.remove(s);
+    if (s.ticketId !== null) this.registry.forgetUse(s.ticketId);
   }
 
   status(): null {

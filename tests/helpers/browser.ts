@@ -6,7 +6,7 @@
 import { chromium, type Browser, type BrowserContext, type BrowserServer, type Page } from "playwright-core";
 import { startServer, type RunningServer } from "../../src/server/https.ts";
 import type { ServerConfig } from "../../src/server/config.ts";
-import { SERVER_DEFAULTS } from "../../src/config/compile.ts";
+import { compileClientPolicy, DEFAULT_SETTINGS, SERVER_DEFAULTS } from "../../src/config/compile.ts";
 import { makeSelfSigned } from "../../src/tls/identity.ts";
 import { compileAllowlist } from "../../src/policy/allowlist.ts";
 import { loadEngineCert } from "../../src/tls/engine-key.ts";
@@ -186,10 +186,8 @@ export async function startTestProxy(engineOrigins: string[], allow: string[] = 
     engineKey: engine.key,
     engineSubject: engine.subject,
     allowlist: compileAllowlist(allow),
-    origins: [],
     engineOrigins,
-    trustedProxies: [],
-    metricsAllow: [],
+    client: compileClientPolicy(DEFAULT_SETTINGS, engineOrigins),
     connectTimeoutSeconds: 5,
     ...extra,
   };

@@ -7,7 +7,7 @@
  * has a Redis of its own.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient, type TCPSocketListener } from "bun";
@@ -204,10 +204,43 @@ describe("store settings, sessions list and kill", () => {
   test("without --store, sessions says so in one line (exit 2); an unreachable store is one line (exit 1)", async () => {
     const none = await runCli(["sessions"], { NOVNC_PROXY_STORE: "" });
     expect(none.code).toBe(2);
-    expect(none.stderr.trim().split("\n").length).toBe(1);
+    expect(none.stderr.trim()).toBe("novnc-proxy: --store URL (or NOVNC_PROXY_STORE) is required");
     const down = await runCli(["sessions", "--store", "redis://127.0.0.1:1"]);
     expect(down.code).toBe(1);
     expect(down.stderr.trim()).toBe("novnc-proxy: store redis://127.0.0.1:1 unreachable");
+  });
+});
+
+describe("sessions reads serve's config files", () => {
+  test("the store named in the config file and its .d (as serve reads it) is the one sessions lists; flags and env still win", async () => {
+    const prefix = newPrefix();
+    const dir = mkdtempSync(join(tmpdir(), "novnc-conf-"));
+    try {
+      // As on an engine: oVirt's keys in the file, our store settings in a drop-in.
+      const conf = join(dir, "ovirt-websocket-proxy.conf");
+      writeFileSync(conf, `SSL_CERTIFICATE=${keys.tls.certFile}\nSSL_KEY=${keys.tls.keyFile}\nCERT_FOR_DATA_VERIFICATION=${keys.engine.certFile}\n`);
+      mkdirSync(`${conf}.d`);
+      writeFileSync(join(`${conf}.d`, "50-store.conf"), `NOVNC_PROXY_STORE=${redis.url}\nNOVNC_PROXY_STORE_PREFIX=${prefix}\n`);
+      const p = await startProxy(["serve", "--config", conf, "--listen", "127.0.0.1:0", "--allow", `127.0.0.1:${echo.port}`, "--instance-id", "from-conf"]);
+      started.push(p);
+      await p.waitFor(/store redis:\/\/127\.0\.0\.1:\d+ up/);
+      expect((await open(p, ticket())).reply.status).toBe(101);
+      const ids = (r: { stdout: string }) => (JSON.parse(r.stdout) as { instance: string }[]).map((x) => x.instance);
+
+      const byFlag = await runCli(["sessions", "--config", conf, "--json"], { NOVNC_PROXY_STORE: "" });
+      expect(byFlag.stderr).toBe("");
+      expect(ids(byFlag)).toEqual(["from-conf"]);
+      const byEnv = await runCli(["sessions", "--json"], { NOVNC_PROXY_CONFIG: conf, NOVNC_PROXY_STORE: "" });
+      expect(ids(byEnv)).toEqual(["from-conf"]);
+      // flag > env > file, as for serve
+      expect(ids(await runCli(["sessions", "--config", conf, "--store-prefix", `${prefix}other:`, "--json"]))).toEqual([]);
+      expect(ids(await runCli(["sessions", "--config", conf, "--json"], { NOVNC_PROXY_STORE_PREFIX: `${prefix}other:` }))).toEqual([]);
+      const missing = await runCli(["sessions", "--config", join(dir, "nope.conf")]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr.trim()).toBe(`novnc-proxy: config ${join(dir, "nope.conf")}: no such file`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

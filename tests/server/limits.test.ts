@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_LIMITS, SessionRegistry, perIpKey, singleUseExpiry, type TrackedSession } from "../../src/server/limits.ts";
+import { SERVER_DEFAULTS } from "../../src/config/compile.ts";
+import { SessionRegistry, perIpKey, singleUseExpiry, type TrackedSession } from "../../src/server/limits.ts";
 
 const session = (client: string, ticketId: string | null, openedAt = 0): TrackedSession => ({ client, ticketId, openedAt, bytesUp: 0, bytesDown: 0 });
 
 describe("SessionRegistry caps", () => {
   test("refuses past the overall, per-address and per-ticket caps, and admits again after a removal", () => {
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, maxSessions: 3, maxSessionsPerIp: 2, maxSessionsPerTicket: 1 });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, maxSessions: 3, maxSessionsPerIp: 2, maxSessionsPerTicket: 1 });
     const a = session("10.0.0.1", "t1");
     r.add(a, null);
     expect(r.admit("10.0.0.9", "t1", 0)?.code).toBe("cap_ticket");
@@ -18,7 +19,7 @@ describe("SessionRegistry caps", () => {
   });
 
   test("single use: a ticket is refused again until it expires, then forgotten", () => {
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, singleUse: true });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true });
     const s = session("10.0.0.1", "t1");
     r.add(s, 5000);
     r.remove(s);
@@ -31,7 +32,7 @@ describe("SessionRegistry caps", () => {
 
 describe("SessionRegistry time limits", () => {
   test("idle is measured from the last sweep that saw the byte counters move", () => {
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, idleTimeoutSeconds: 2 });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, idleTimeoutSeconds: 2 });
     const busy = session("a", null);
     const quiet = session("b", null);
     r.add(busy, null);
@@ -49,7 +50,7 @@ describe("SessionRegistry time limits", () => {
   });
 
   test("the absolute limit closes a session however busy it is", () => {
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, sessionMaxSeconds: 1 });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, sessionMaxSeconds: 1 });
     const s = session("a", null, 0);
     r.add(s, null);
     s.bytesUp = 99;
@@ -61,7 +62,7 @@ describe("SessionRegistry time limits", () => {
 describe("single use without a replay gap", () => {
   test("a used ticket is remembered until validTo + clock skew, exactly as long as verification accepts it", () => {
     expect(singleUseExpiry(10_000, 5)).toBe(15_000);
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, singleUse: true });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true });
     const s = session("10.0.0.1", "t1");
     r.add(s, singleUseExpiry(10_000, 5));
     r.remove(s);
@@ -88,7 +89,7 @@ describe("per-IP cap groups IPv6 clients by prefix", () => {
   });
 
   test("two addresses in one /64 share the cap; another /64 does not", () => {
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, maxSessionsPerIp: 1 });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, maxSessionsPerIp: 1 });
     const a = session("2001:db8:0:1::a", null);
     r.add(a, null);
     expect(r.admit("2001:db8:0:1::b", null, 0)?.code).toBe("cap_ip");

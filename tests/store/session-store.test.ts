@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_LIMITS, SessionRegistry } from "../../src/server/limits.ts";
+import { SERVER_DEFAULTS } from "../../src/config/compile.ts";
+import { SessionRegistry } from "../../src/server/limits.ts";
 import { LocalStore, type StoredSession } from "../../src/store/session-store.ts";
 
 const session = (id: string, client: string, ticketId: string | null): StoredSession => ({
@@ -8,7 +9,7 @@ const session = (id: string, client: string, ticketId: string | null): StoredSes
 
 describe("LocalStore (no --store): today's in-process registry", () => {
   test("admitting records the session, so the next admission sees the slot taken", async () => {
-    const store = new LocalStore(new SessionRegistry({ ...DEFAULT_LIMITS, maxSessionsPerTicket: 1 }));
+    const store = new LocalStore(new SessionRegistry({ ...SERVER_DEFAULTS.limits, maxSessionsPerTicket: 1 }));
     const a = session("s1", "10.0.0.1", "t1");
     expect(await store.admit(a, null, 0)).toBeNull();
     expect(await store.admit(session("s2", "10.0.0.2", "t1"), null, 0)).toMatchObject({ status: 429, code: "cap_ticket" });
@@ -18,7 +19,7 @@ describe("LocalStore (no --store): today's in-process registry", () => {
   });
 
   test("a single-use ticket is remembered until the given time (validTo + skew), not just validTo", async () => {
-    const store = new LocalStore(new SessionRegistry({ ...DEFAULT_LIMITS, singleUse: true }));
+    const store = new LocalStore(new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true }));
     const a = session("s1", "10.0.0.1", "t1");
     expect(await store.admit(a, 65_000, 0)).toBeNull();
     store.remove(a);
@@ -28,9 +29,20 @@ describe("LocalStore (no --store): today's in-process registry", () => {
   });
 });
 
+describe("a session admitted but never opened (upgrade failed, client left)", () => {
+  test("LocalStore: abandon frees its slots and gives the single-use ticket back", async () => {
+    const store = new LocalStore(new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true, maxSessionsPerIp: 1 }));
+    const a = session("s1", "10.0.0.1", "t1");
+    expect(await store.admit(a, 65_000, 0)).toBeNull();
+    store.abandon(a);
+    expect(store.registry.open.size).toBe(0);
+    expect(await store.admit(session("s2", "10.0.0.1", "t1"), 65_000, 1)).toBeNull();
+  });
+});
+
 describe("SessionRegistry support for a fleet store", () => {
   test("forgetUse undoes the single-use mark of a session the fleet refused; rememberedUses lists what is kept", () => {
-    const r = new SessionRegistry({ ...DEFAULT_LIMITS, singleUse: true });
+    const r = new SessionRegistry({ ...SERVER_DEFAULTS.limits, singleUse: true });
     const a = session("s1", "10.0.0.1", "t1");
     r.add(a, 5000);
     r.add(session("s2", "10.0.0.1", "t2"), 7000);
