@@ -5,9 +5,9 @@
  * Reload (new certificate, key or engine certificate) starts a second listener on the same port
  * (SO_REUSEPORT) with the new TLS settings, steers new connections to it (reuseport.ts) and,
  * RETIRE_AFTER_MS later, stops the old one from accepting; connections the old one already
- * holds (also those still in their handshake) and sessions on it keep flowing. The port is still ours alone: start-up fails when
- * anything else holds it, and neither start-up nor a reload serves next to a foreign listener
- * (port-owner.ts). Once draining, no reload opens a listener again.
+ * holds (also those still in their handshake) and sessions on it keep flowing. The port is
+ * still ours alone: start-up fails when anything else holds it, and neither start-up nor a
+ * reload serves next to a foreign listener (port-owner.ts). Once draining, no reload opens a listener again.
  */
 import type { Server } from "bun";
 import { constants } from "node:crypto";
@@ -308,7 +308,8 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   /**
    * Points the group's new connections at the newest listener while older ones are being retired;
    * with one listener left (or a foreign socket in the group, which must not get everything),
-   * back to the kernel's hash. False when steering was wanted but failed.
+   * back to the kernel's hash. False when older listeners remain but are not steered around
+   * (it failed, or a foreign socket is there): the caller then retires them at once.
    */
   function steer(): boolean {
     if (group.length > 1 && foreignListeners(config.hostname, port).length === 0) {
