@@ -25,6 +25,17 @@ export interface Limits {
 export type Refusal = { status: 429 | 503 | 403; reason: string; code: "cap_total" | "cap_ip" | "cap_ticket" | "ticket_reused" | "store_down" };
 
 /**
+ * The cap refusals, one per code: the local registry and the fleet store (whose admission script
+ * answers with the code) give the same status and reason.
+ */
+export const CAP_REFUSALS = {
+  cap_total: { status: 503, reason: "server at its session limit", code: "cap_total" },
+  cap_ip: { status: 429, reason: "too many sessions from this address", code: "cap_ip" },
+  cap_ticket: { status: 429, reason: "too many sessions for this ticket", code: "cap_ticket" },
+  ticket_reused: { status: 403, reason: "ticket already used", code: "ticket_reused" },
+} as const satisfies Record<string, Refusal>;
+
+/**
  * Until when (ms) a used single-use ticket must be remembered: for exactly as long as
  * verification would still accept it (its validTo plus the tolerated clock skew), so a replay
  * inside the skew window is refused. Shared by every single-use store.
@@ -88,18 +99,18 @@ export class SessionRegistry {
   admit(client: string, ticketId: string | null, now: number): Refusal | null {
     const l = this.limits;
     if (l.maxSessions > 0 && this.open.size >= l.maxSessions) {
-      return { status: 503, reason: "server at its session limit", code: "cap_total" };
+      return CAP_REFUSALS.cap_total;
     }
     if (l.maxSessionsPerIp > 0 && (this.perIp.get(perIpKey(client, l.ipv6Prefix)) ?? 0) >= l.maxSessionsPerIp) {
-      return { status: 429, reason: "too many sessions from this address", code: "cap_ip" };
+      return CAP_REFUSALS.cap_ip;
     }
     if (ticketId !== null) {
       const usedUntil = this.used.get(ticketId);
       if (l.singleUse && usedUntil !== undefined && usedUntil >= now) {
-        return { status: 403, reason: "ticket already used", code: "ticket_reused" };
+        return CAP_REFUSALS.ticket_reused;
       }
       if (l.maxSessionsPerTicket > 0 && (this.perTicket.get(ticketId) ?? 0) >= l.maxSessionsPerTicket) {
-        return { status: 429, reason: "too many sessions for this ticket", code: "cap_ticket" };
+        return CAP_REFUSALS.cap_ticket;
       }
     }
     return null;

@@ -13,7 +13,7 @@
  */
 import { RedisClient } from "bun";
 import { tagged } from "../log.ts";
-import { perIpKey, type Refusal, type SessionRegistry } from "../server/limits.ts";
+import { CAP_REFUSALS, perIpKey, type Refusal, type SessionRegistry } from "../server/limits.ts";
 import type { SessionStore, StoredSession } from "./session-store.ts";
 import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, RELEASE_SCRIPT, storeKeys } from "./keys.ts";
 
@@ -36,13 +36,6 @@ export interface RedisStoreHooks {
   /** Time of each store round trip on the admission path, seconds (metrics). */
   observe?(seconds: number): void;
 }
-
-const REFUSALS: Record<string, Refusal> = {
-  cap_total: { status: 503, reason: "server at its session limit", code: "cap_total" },
-  cap_ip: { status: 429, reason: "too many sessions from this address", code: "cap_ip" },
-  cap_ticket: { status: 429, reason: "too many sessions for this ticket", code: "cap_ticket" },
-  ticket_reused: { status: 403, reason: "ticket already used", code: "ticket_reused" },
-};
 
 export const STORE_DOWN: Refusal = { status: 503, reason: "session store unavailable", code: "store_down" };
 
@@ -136,7 +129,7 @@ export class RedisStore implements SessionStore {
       return null;
     }
     this.unreserve(s, answer === "ticket_reused");
-    return REFUSALS[answer] ?? STORE_DOWN;
+    return Object.hasOwn(CAP_REFUSALS, answer) ? CAP_REFUSALS[answer as keyof typeof CAP_REFUSALS] : STORE_DOWN;
   }
 
   /** The key a client counts under for the per-address cap: the same one the local registry uses (IPv6 by prefix). */
