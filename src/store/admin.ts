@@ -2,7 +2,8 @@
  * What `novnc-proxy sessions` does against the fleet store: list the live sessions of every
  * instance, and ask the instance holding one to close it (it polls its kill list each second).
  */
-import { RedisClient } from "bun";
+import type { RedisClient } from "bun";
+import { dialRedis, withDeadline } from "./dial.ts";
 import { RuntimeError } from "../errors.ts";
 import { LIVE_SCRIPT, storeKeys } from "./keys.ts";
 
@@ -23,31 +24,17 @@ export interface FleetSession {
 
 const TIMEOUT_MS = 5000;
 
-async function timed<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new RuntimeError(`store: no answer to ${what} within ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const timed = <T>(p: Promise<T>, what: string): Promise<T> =>
+  withDeadline(p, TIMEOUT_MS, () => new RuntimeError(`store: no answer to ${what} within ${TIMEOUT_MS / 1000} s`));
 
 /** Connects (one try, bounded); RuntimeError naming the shown URL when Redis cannot be reached. */
 export async function openAdminClient(url: string, shown: string): Promise<RedisClient> {
-  const c = new RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: TIMEOUT_MS });
   try {
-    await timed(c.connect().then(() => c.send("PING", [])), "PING");
-  } catch (err) {
-    c.close();
+    return await dialRedis(url, TIMEOUT_MS);
+  } catch {
     // Bun reports a refused password as a closed connection, so say both when one was given.
     throw new RuntimeError(`store ${shown} unreachable${new URL(url).password ? " or the password was refused" : ""}`);
   }
-  return c;
 }
 
 /** The fleet's live sessions, oldest first. */

@@ -11,10 +11,11 @@
  * re-registers its live sessions and remembered single-use tickets (a store restarted empty is
  * refilled) and keeps refreshing their leases.
  */
-import { RedisClient } from "bun";
+import type { RedisClient } from "bun";
 import { tagged } from "../log.ts";
 import { CAP_REFUSALS, perIpKey, type Refusal, type SessionRegistry } from "../server/limits.ts";
 import type { SessionStore, StoredSession } from "./session-store.ts";
+import { dialRedis, withDeadline } from "./dial.ts";
 import { ADMIT_SCRIPT, LEASE_MS, REFRESH_MS, REFRESH_SCRIPT, RELEASE_SCRIPT, storeKeys } from "./keys.ts";
 
 const log = tagged("store");
@@ -203,14 +204,8 @@ export class RedisStore implements SessionStore {
   private async command(cmd: string, args: string[]): Promise<unknown> {
     const c = this.client;
     if (!c || !this.up) throw new StoreUnavailable();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return await Promise.race([
-        c.send(cmd, args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StoreUnavailable("timed out")), this.timeoutMs);
-        }),
-      ]);
+      return await withDeadline(c.send(cmd, args), this.timeoutMs, () => new StoreUnavailable("timed out"));
     } catch (err) {
       // An error reply is a refused command, not an outage, unless Redis says it cannot serve.
       const code = (err as { code?: string }).code;
@@ -218,8 +213,6 @@ export class RedisStore implements SessionStore {
         this.markDown(c, err instanceof StoreUnavailable ? "no answer within " + this.timeoutMs + " ms" : (code ?? "error"));
       }
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -236,24 +229,11 @@ export class RedisStore implements SessionStore {
   }
 
   private async connect(): Promise<void> {
-    const c = new RedisClient(this.opts.url, {
-      autoReconnect: false,
-      enableOfflineQueue: false,
-      connectionTimeout: this.timeoutMs,
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let c: RedisClient;
     try {
-      await Promise.race([
-        c.connect().then(() => c.send("PING", [])),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("timed out")), this.timeoutMs);
-        }),
-      ]);
+      c = await dialRedis(this.opts.url, this.timeoutMs);
     } catch {
-      c.close();
       return;
-    } finally {
-      clearTimeout(timer);
     }
     this.client = c;
     c.onclose = () => this.markDown(c, "connection closed");
