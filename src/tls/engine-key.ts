@@ -8,7 +8,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from "node:crypto";
 import { ConfigError } from "../errors.ts";
 import { isCertificateLabel, isPrivateKeyLabel, oneLineName, splitPem } from "./pem.ts";
-import { readInputFile } from "./read-file.ts";
+import { readInputFile, readInputText } from "./read-file.ts";
 
 /** What verifies the engine's ticket signatures. */
 export interface EngineCert {
@@ -54,7 +54,7 @@ export function loadEngineCert(file: string): EngineCert {
  * PKCS#1, unencrypted, RSA (the engine signs with RSASSA-PSS).
  */
 export function loadEngineSigningKey(file: string): KeyObject {
-  const block = splitPem(readInputFile(file, KEY_ROLE).toString("utf8")).find((b) => isPrivateKeyLabel(b.label));
+  const block = splitPem(readInputText(file, KEY_ROLE)).find((b) => isPrivateKeyLabel(b.label));
   if (!block) throw new ConfigError(`${KEY_ROLE} ${file}: no private key in file`);
   if (block.encrypted) {
     throw new ConfigError(`${KEY_ROLE} ${file}: the key is password-protected; export it without a password (openssl pkey -in ${file} -out KEY.nopass)`);

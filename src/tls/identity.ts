@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { isIP } from "node:net";
 import forge from "node-forge";
 import { ConfigError } from "../errors.ts";
-import { readInputFile } from "./read-file.ts";
+import { readInputText } from "./read-file.ts";
 import { isCertificateLabel, isPrivateKeyLabel, oneLineName, splitPem } from "./pem.ts";
 
 /** What `Bun.serve({ tls })` needs, plus what the start-up line prints. */
@@ -79,14 +79,14 @@ function parsePrivateKey(text: string, file: string, role: string): KeyObject {
  * unreadable, no certificate, no private key, password-protected key, key not matching the cert.
  */
 export function loadPemIdentity(certFile: string, keyFile?: string): TlsIdentity {
-  const certText = readInputFile(certFile, "certificate file").toString("utf8");
+  const certText = readInputText(certFile, "certificate file");
   const certs = parseCertificates(certText, certFile, "certificate file");
   if (!certs) throw new ConfigError(`certificate file ${certFile}: no certificate in file`);
 
   const key =
     keyFile === undefined
       ? parsePrivateKey(certText, certFile, "certificate file (no --key given, so the key is read from it)")
-      : parsePrivateKey(readInputFile(keyFile, "key file").toString("utf8"), keyFile, "key file");
+      : parsePrivateKey(readInputText(keyFile, "key file"), keyFile, "key file");
 
   // The leaf is the certificate the key belongs to; put it first whatever the file order.
   const leafIndex = certs.findIndex((c) => c.checkPrivateKey(key));
@@ -153,7 +153,3 @@ export function keyFileModeWarning(keyFile: string): string | null {
   const octal = mode.toString(8).padStart(4, "0");
   return `key file ${keyFile} is readable by group/others (mode ${octal}); run: chmod 600 ${keyFile}`;
 }
-
-// The engine certificate loader lives in engine-key.ts (shared with `ticket`); re-exported for
-// callers that still import it from here.
-export { loadEngineCert } from "./engine-key.ts";
