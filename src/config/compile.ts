@@ -16,7 +16,7 @@ import type { ClientPolicy, ServerConfig, StoreConfig } from "../server/config.t
 import { parseStoreUrl, redactStoreUrl } from "../store/url.ts";
 import { keyFileModeWarning, loadPemIdentity, makeSelfSigned, type TlsIdentity } from "../tls/identity.ts";
 import { loadEngineCert } from "../tls/engine-key.ts";
-import { resolveKeystorePassword } from "../tls/password.ts";
+import { readSecretFile, resolveKeystorePassword } from "../tls/password.ts";
 import { loadKeystoreIdentity } from "../tls/pkcs12.ts";
 import { readInputFile } from "../tls/read-file.ts";
 import { DEFAULT_TLS12_CIPHERS } from "../tls/ciphers.ts";
@@ -238,7 +238,7 @@ export function compileStore(v: StoreSettings, given: (n: keyof StoreSettings) =
     return null;
   }
   const file = v["store-password-file"];
-  const password = file ? readInputFile(file, "--store-password-file").toString("utf8").replace(/\r?\n$/, "") : undefined;
+  const password = file ? readSecretFile(file, "--store-password-file") : undefined;
   let address;
   try {
     address = parseStoreUrl(v.store, password);

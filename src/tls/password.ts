@@ -4,7 +4,7 @@
  * A file keeps the password out of `ps` and shell history; it is read, never echoed.
  */
 import { ConfigError } from "../errors.ts";
-import { readInputFile } from "./read-file.ts";
+import { readInputText } from "./read-file.ts";
 
 /** oVirt's default keystore password (engine-setup writes `mypass`). */
 export const DEFAULT_KEYSTORE_PASSWORD = "mypass";
@@ -15,6 +15,14 @@ export const KEYSTORE_PASSWORD_ENV = "NOVNC_KEYSTORE_PASSWORD";
 export interface PasswordSources {
   password?: string;
   passwordFile?: string;
+}
+
+/**
+ * A password from a file (keystore, fleet store): its text without one trailing newline
+ * (`echo secret > f`); an empty file is an empty password. `role` starts the error line.
+ */
+export function readSecretFile(file: string, role: string): string {
+  return readInputText(file, role).replace(/\r?\n$/, "");
 }
 
 /**
@@ -30,7 +38,7 @@ export function resolveKeystorePassword(
   }
   if (src.password !== undefined) return src.password;
   if (src.passwordFile !== undefined) {
-    return readInputFile(src.passwordFile, "password file").toString("utf8").replace(/\r?\n$/, "");
+    return readSecretFile(src.passwordFile, "password file");
   }
   const fromEnv = env[KEYSTORE_PASSWORD_ENV];
   if (fromEnv !== undefined) return fromEnv;
