@@ -158,6 +158,12 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       return refuseUpgrade(capped.status, capped.reason);
     }
     const headers = d.protocol ? { "Sec-WebSocket-Protocol": d.protocol } : undefined;
+    // SIGTERM may have come while the ticket was checked or the store admitted it (a slow or
+    // frozen store takes up to its deadline): a drain opens no new session.
+    if (draining) {
+      store.abandon(data);
+      return refuseUpgrade(503, "server shutting down");
+    }
     // The client may have left while the store admitted it; then nothing opened: give the slot
     // and a single-use claim back (only a session that opened uses a ticket up).
     if (req.signal.aborted || !srv.upgrade(req, { data, headers })) {

@@ -357,6 +357,24 @@ describe("store faults", () => {
     await eventually(async () => (await upgradeStatus(b.port, `/${t}`)).status === 101, 3000, "the ticket's slot is free on B");
   });
 
+  test("SIGTERM while the store (frozen) is still admitting an upgrade: the upgrade gets 503, no session opens, exit 0 without waiting for the drain timeout", async () => {
+    const a = await member("a", newPrefix(), ["--drain-timeout", "20"], faulty);
+    faulty.freeze();
+    try {
+      // The store is still "up" for A: this admission waits for the script's deadline (1 s).
+      const pending = upgradeStatus(a.port, `/${ticket()}`);
+      await Bun.sleep(300);
+      a.proc.kill("SIGTERM");
+      await a.waitFor(/SIGTERM: draining/);
+      expect((await pending).status).toBe(503);
+      // An opened session would hold the drain for its 20 s.
+      const exited = await Promise.race([a.proc.exited, Bun.sleep(10_000).then(() => "still draining")]);
+      expect(exited).toBe(0);
+    } finally {
+      faulty.thaw();
+    }
+  });
+
   test("Redis frozen, then killed and restarted empty: no live session drops, single use is 503 while down and works again once back", async () => {
     const prefix = newPrefix();
     const a = await member("a", prefix, ["--single-use"], faulty);
