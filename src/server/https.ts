@@ -42,6 +42,8 @@ export interface RunningServer {
   url: string;
   /** Sessions currently open. */
   sessions(): number;
+  /** Listeners held: the current one plus those a reload replaced that still hold connections. */
+  listeners(): number;
   /** Swaps in new TLS identity / engine key / policy; open sessions are untouched. */
   reload(next: ServerConfig): void;
   /** Stops accepting, waits up to `timeoutMs` for sessions to end, then closes the rest with 1001. */
@@ -281,7 +283,11 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const port = server.port!;
   // Someone may have bound between the probe and our listener.
   assertPortOurs(port, server);
-  const retired: Server<SessionState>[] = [];
+  /**
+   * Listeners replaced by a reload that may still hold connections; let go once they hold none
+   * (the sweep), or every reload would keep a server and its TLS context for the process's life.
+   */
+  const retired = new Set<Server<SessionState>>();
   /**
    * Our listeners on the port in the kernel's order for its SO_REUSEPORT group: a joining socket
    * is appended; a leaving one's place is taken by the last (reuseport.ts). The steering program
@@ -393,6 +399,11 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
         suppressed,
       });
     }
+    for (const old of retired) {
+      if (retiring.has(old) || old.pendingRequests > 0 || old.pendingWebSockets > 0) continue;
+      retired.delete(old);
+      void old.stop(true); // idle keep-alive connections only: nothing is in flight on them
+    }
     for (const { session, reason, outcome } of registry.sweep(Date.now())) {
       const ws = sockets.get(session as SessionState);
       if (ws) closeWs(ws, CLOSE.POLICY, reason, outcome);
@@ -403,6 +414,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
   const shownHost = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
   return {
     port,
+    listeners: () => 1 + retired.size,
     url: `https://${shownHost === "0.0.0.0" || shownHost === "[::]" ? "localhost" : shownHost}:${port}`,
     sessions: () => registry.open.size,
     reload(next) {
@@ -416,7 +428,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       refusalLog.perWindow = next.refusalLogLimit;
       const old = server;
       server = fresh;
-      retired.push(old);
+      retired.add(old);
       group.push(fresh);
       // A listener retired while it still gets new connections would reset those in its queue.
       retiring.set(old, setTimeout(() => retire(old), RETIRE_AFTER_MS));

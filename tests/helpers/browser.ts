@@ -169,6 +169,8 @@ export interface TestProxy {
   server: RunningServer;
   /** https://127.0.0.1:PORT */
   origin: string;
+  /** What it was started with (a reload takes a variation of it). */
+  config: ServerConfig;
   keys: EngineKeys;
   ticket(host: string, port: number, opts?: { lifetimeSeconds?: number; sslTarget?: boolean; viewOnly?: boolean }): string;
   stop(): Promise<void>;
@@ -195,6 +197,7 @@ export async function startTestProxy(engineOrigins: string[], allow: string[] = 
   return {
     server,
     origin: `https://127.0.0.1:${server.port}`,
+    config,
     keys,
     ticket: (host, port, opts = {}) =>
       signTicket({
