@@ -165,18 +165,25 @@ export class RedisStore implements SessionStore {
     this.unregister(s, ip, unclaim);
   }
 
-  /** Deletes an ended session's entries (best effort; its lease ends them anyway), and its claim if `unclaim`. */
-  private unregister(s: StoredSession, ip: string, unclaim: boolean): void {
+  /**
+   * Deletes an ended session's entries, and its claim if `unclaim`. When the store turns out to
+   * be down (the release itself timed out: it froze just now), it is retried once the store is
+   * back, like a session that ended while the store was known to be down; its lease ends it anyway.
+   */
+  private unregister(s: StoredSession, ip: string, unclaim: boolean, at = Date.now()): void {
     const k = this.keys;
     const keys = [k.sessions, k.ip(ip), s.ticketId ? k.ticket(s.ticketId) : "", k.session(s.id), ...(unclaim && s.ticketId ? [k.used(s.ticketId)] : [])];
     const p = this.script(RELEASE_SCRIPT, [String(keys.length), ...keys, s.id, this.opts.instanceId])
-      .catch(() => {}) // down: its lease runs out
+      .catch(() => {
+        if (!this.up && this.timer !== undefined) this.ended.set(s, { ip, at, unclaim });
+      })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     await Promise.race([Promise.allSettled([...this.pending]), Bun.sleep(this.timeoutMs)]);
     this.client?.close();
     this.client = null;
@@ -248,7 +255,7 @@ export class RedisStore implements SessionStore {
     if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
     else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
     this.lastRefresh = 0; // refill at once: the store may have come back empty
-    for (const [s, { ip, unclaim }] of this.ended) this.unregister(s, ip, unclaim);
+    for (const [s, { ip, at, unclaim }] of this.ended) this.unregister(s, ip, unclaim, at);
     this.ended.clear();
   }
 

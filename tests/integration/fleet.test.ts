@@ -14,7 +14,7 @@ import { RedisClient, type TCPSocketListener } from "bun";
 import { engineTicket, eventually, makeProxyKeys, removeProxyKeys, runCli, serveArgs, startProxy, type ProxyKeys, type ProxyProcess } from "../helpers/proxy.ts";
 import { listenEcho } from "../helpers/targets.ts";
 import { RawWsClient, roundTrip, upgradeStatus } from "../helpers/raw-ws.ts";
-import { startRedis, type TestRedis } from "../helpers/redis.ts";
+import { cuttableLink, startRedis, type TestRedis } from "../helpers/redis.ts";
 
 let keys: ProxyKeys;
 let echo: TCPSocketListener<undefined>;
@@ -355,6 +355,30 @@ describe("store faults", () => {
     await eventually(async () => (await storeState(a)) === "up", 5000, "A sees the store up");
     // Well inside the 15 s lease: only A's deletion can free the slot this soon.
     await eventually(async () => (await upgradeStatus(b.port, `/${t}`)).status === 101, 3000, "the ticket's slot is free on B");
+  });
+
+  test("a session that ends as the path to Redis is cut (its release is lost) is deleted from it once Redis is reachable again", async () => {
+    const prefix = newPrefix();
+    const link = cuttableLink(faulty.port);
+    try {
+      const viaLink = { ...faulty, url: link.url };
+      const a = await member("a", prefix, ["--max-sessions-per-ticket", "1"], viaLink);
+      const b = await member("b", prefix, ["--max-sessions-per-ticket", "1"], faulty);
+      const t = ticket();
+      const s = await open(a, t);
+      expect(s.reply.status).toBe(101);
+      expect((await upgradeStatus(b.port, `/${t}`)).status).toBe(429);
+      link.cut();
+      // A still counts the store up: the release goes out and is lost on the way.
+      s.close();
+      await eventually(async () => (await storeState(a)) === "down", 5000, "A sees the store down");
+      link.heal();
+      await eventually(async () => (await storeState(a)) === "up", 5000, "A sees the store up");
+      // Well inside the 15 s lease: only A's retried deletion can free the slot this soon.
+      await eventually(async () => (await upgradeStatus(b.port, `/${t}`)).status === 101, 3000, "the ticket's slot is free on B");
+    } finally {
+      link.stop();
+    }
   });
 
   test("SIGTERM while the store (frozen) is still admitting an upgrade: the upgrade gets 503, no session opens, exit 0 without waiting for the drain timeout", async () => {
