@@ -17,6 +17,7 @@ import {
   SECURITY_TYPE_VNC_AUTH,
   VNC_AUTH_CHALLENGE_LENGTH,
 } from "./constants.ts";
+import { readRfbVersion } from "./version.ts";
 
 export type RedactResult = { kind: "bytes"; bytes: Uint8Array } | { kind: "unsafe"; reason: string };
 
@@ -200,8 +201,7 @@ export class VncAuthRedactor {
 
 /** The minor version of an `RFB 003.00N\n` line, or -1. Apple's 3.889 counts as 3.8. */
 function minorOf(line: number[]): number {
-  const m = /^RFB 003\.(\d{3})\n$/.exec(String.fromCharCode(...line));
-  if (!m) return -1;
-  const minor = Number(m[1]);
-  return minor >= 8 ? 8 : minor;
+  const v = readRfbVersion(line);
+  if (v === null || v.major !== 3) return -1;
+  return v.minor >= 8 ? 8 : v.minor;
 }

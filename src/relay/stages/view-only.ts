@@ -24,6 +24,7 @@ import {
   SECURITY_TYPE_VNC_AUTH,
   VNC_AUTH_CHALLENGE_LENGTH,
 } from "../../rfb/constants.ts";
+import { readRfbVersion } from "../../rfb/version.ts";
 import { EMPTY, type Stage, type StageFailure } from "./stage.ts";
 
 /** Client message types beyond RFC 6143 7.5 that noVNC sends once a server advertises them. */
@@ -149,10 +150,9 @@ export class ViewOnlyFilter implements Stage {
     switch (this.phase) {
       case Phase.Version: {
         if (len < RFB_VERSION_LENGTH) return NEED_MORE;
-        const version = String.fromCharCode(...h.subarray(0, RFB_VERSION_LENGTH));
-        const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(version);
-        if (!m) return this.fail("View-only: not an RFB client");
-        if (Number(m[1]) === 3 && Number(m[2]) < 7) return this.fail("View-only needs RFB 3.7 or later");
+        const version = readRfbVersion(h.subarray(0, RFB_VERSION_LENGTH));
+        if (version === null) return this.fail("View-only: not an RFB client");
+        if (version.major === 3 && version.minor < 7) return this.fail("View-only needs RFB 3.7 or later");
         this.phase = Phase.SecurityType;
         return RFB_VERSION_LENGTH;
       }
