@@ -14,11 +14,19 @@
 import { CLOSE } from "../close.ts";
 import {
   CLIENT_CUT_TEXT,
+  CLIENT_ENABLE_CONTINUOUS_UPDATES,
+  CLIENT_FENCE,
   CLIENT_FRAMEBUFFER_UPDATE_REQUEST,
   CLIENT_KEY_EVENT,
   CLIENT_POINTER_EVENT,
+  CLIENT_QEMU,
+  CLIENT_SET_DESKTOP_SIZE,
   CLIENT_SET_ENCODINGS,
   CLIENT_SET_PIXEL_FORMAT,
+  CLIENT_XVP,
+  PIXEL_FORMAT_LENGTH,
+  QEMU_AUDIO,
+  QEMU_EXTENDED_KEY_EVENT,
   RFB_VERSION_LENGTH,
   SECURITY_TYPE_NONE,
   SECURITY_TYPE_VNC_AUTH,
@@ -26,16 +34,6 @@ import {
 } from "../../rfb/constants.ts";
 import { readRfbVersion } from "../../rfb/version.ts";
 import { EMPTY, type Stage, type StageFailure } from "./stage.ts";
-
-/** Client message types beyond RFC 6143 7.5 that noVNC sends once a server advertises them. */
-export const CLIENT_ENABLE_CONTINUOUS_UPDATES = 150;
-export const CLIENT_FENCE = 248;
-export const CLIENT_XVP = 250;
-export const CLIENT_SET_DESKTOP_SIZE = 251;
-export const CLIENT_QEMU = 255;
-/** QEMU client message subtypes (type 255). */
-export const QEMU_EXTENDED_KEY_EVENT = 0;
-export const QEMU_AUDIO = 1;
 
 const enum Phase {
   Version,
@@ -179,7 +177,7 @@ export class ViewOnlyFilter implements Stage {
     const u16 = (at: number) => (h[at]! << 8) | h[at + 1]!;
     switch (type) {
       case CLIENT_SET_PIXEL_FORMAT:
-        return 20;
+        return 4 + PIXEL_FORMAT_LENGTH;
       case CLIENT_SET_ENCODINGS:
         return len < 4 ? NEED_MORE : 4 + 4 * u16(2);
       case CLIENT_FRAMEBUFFER_UPDATE_REQUEST:
