@@ -41,11 +41,21 @@ export function parseStoreUrl(value: string, password?: string): StoreAddress {
   return { url: u.href, shown: shownUrl.href.replace(/\/$/, ""), tls: u.protocol === "rediss:" };
 }
 
-/** The shown form of a URL that may not parse (check-config and error lines show values as given). */
+/**
+ * The shown form of a URL that may not parse (check-config and error lines show values as given).
+ * Unparsed, everything between `//` and the last `@` after it counts as user and password: a
+ * password with an unencoded `/`, `@` or `?` is a likely reason the URL did not parse, so the
+ * password is never cut short at one of them.
+ */
 export function redactStoreUrl(value: string): string {
   try {
     return parseStoreUrl(value).shown;
   } catch {
-    return value.replace(/\/\/([^:@/]*)(:[^@/]*)?@/, (_, user: string, pass?: string) => `//${user}${pass ? ":***" : ""}@`);
+    const start = value.indexOf("//");
+    const at = value.lastIndexOf("@");
+    if (start < 0 || at < start) return value;
+    const userinfo = value.slice(start + 2, at);
+    const colon = userinfo.indexOf(":");
+    return `${value.slice(0, start + 2)}${colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:***`}${value.slice(at)}`;
   }
 }

@@ -41,4 +41,13 @@ describe("parseStoreUrl", () => {
     expect(redactStoreUrl("redis://:secret@127.0.0.1:notaport")).toBe("redis://:***@127.0.0.1:notaport");
     expect(redactStoreUrl("redis://user:secret@127.0.0.1:6379/x")).toBe("redis://user:***@127.0.0.1:6379/x");
   });
+
+  test.each([
+    ["a slash", "redis://:se/cret@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"],
+    ["an at sign and a slash", "redis://:s@e/cret@127.0.0.1:6379", "redis://:***@127.0.0.1:6379"],
+    ["a slash, with a user", "redis://user:se/cret@127.0.0.1:6379", "redis://user:***@127.0.0.1:6379"],
+  ])("redactStoreUrl hides all of a password with %s in it (why the URL does not parse)", (_, value, shown) => {
+    expect(redactStoreUrl(value)).toBe(shown);
+    expect(redactStoreUrl(value)).not.toMatch(/cret/);
+  });
 });
