@@ -46,6 +46,18 @@ export class RedisStore implements SessionStore {
   private client: RedisClient | null = null;
   private up = false;
   private downSince = 0;
+  /**
+   * Until then (ms) single-use tickets still get 503 after the store came back: one restarted
+   * empty knows no used ticket until every instance has re-registered those it remembers, and
+   * the others reconnect on their own tick, not at the same moment as this one.
+   */
+  private refillGraceUntil = 0;
+  /**
+   * Another instance reconnects at its next tick, or the one after when a connect attempt made
+   * before the store was back was still waiting for its deadline, and refills in that tick: two
+   * ticks (1 s each), two command deadlines (that attempt and the refill).
+   */
+  private readonly refillGraceMs: number;
   private lastRefresh = 0;
   private ticking = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -72,12 +84,14 @@ export class RedisStore implements SessionStore {
   ) {
     this.keys = storeKeys(opts.prefix);
     this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.refillGraceMs = 2 * 1000 + 2 * this.timeoutMs;
   }
 
   /** Dials once (so start-up says up or down), then ticks every second. */
   async start(): Promise<void> {
     await this.tick();
     if (!this.up) {
+      this.downSince = Date.now(); // when it comes, the others may have state to re-register first
       const orPassword = new URL(this.opts.url).password ? " (or the password was refused)" : "";
       log.warn(`store ${this.opts.shown} unreachable${orPassword}; single-use tickets get 503 until it is back`);
     }
@@ -94,6 +108,7 @@ export class RedisStore implements SessionStore {
     if (local) return local;
     const singleUse = limits.singleUse && s.ticketId !== null;
     const ip = this.ipKey(s.client);
+    if (singleUse && now < this.refillGraceUntil) return STORE_DOWN;
     if (!this.up) {
       if (singleUse) return STORE_DOWN;
       this.registry.add(s, usedUntil);
@@ -244,6 +259,7 @@ export class RedisStore implements SessionStore {
     }
     this.client = c;
     c.onclose = () => this.markDown(c, "connection closed");
+    if (this.downSince) this.refillGraceUntil = Date.now() + this.refillGraceMs;
     this.up = true;
     this.shas.clear();
     try {
@@ -252,8 +268,11 @@ export class RedisStore implements SessionStore {
       // Down again already (logged by markDown), or scripting refused: EVAL still works.
       if (!this.up) return;
     }
-    if (this.downSince) log.info(`store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s)`);
-    else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
+    if (this.downSince) {
+      log.info(
+        `store ${this.opts.shown} up again after ${Math.round((Date.now() - this.downSince) / 1000)}s; re-registering ${this.live.size} session(s); single-use tickets wait ${this.refillGraceMs / 1000}s for the other instances to do the same`,
+      );
+    } else log.info(`store ${this.opts.shown} up, instance ${this.opts.instanceId}`);
     this.lastRefresh = 0; // refill at once: the store may have come back empty
     for (const [s, { ip, at, unclaim }] of this.ended) this.unregister(s, ip, unclaim, at);
     this.ended.clear();

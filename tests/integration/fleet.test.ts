@@ -381,6 +381,32 @@ describe("store faults", () => {
     }
   });
 
+  test("a store restarted empty while A cannot reach it: B, back first, never admits the single-use ticket A used (503 until A re-registered it, then 403)", async () => {
+    const prefix = newPrefix();
+    const link = cuttableLink(faulty.port);
+    try {
+      const a = await member("a", prefix, ["--single-use"], { ...faulty, url: link.url });
+      const b = await member("b", prefix, ["--single-use"], faulty);
+      const used = ticket();
+      const s = await open(a, used);
+      expect(s.reply.status).toBe(101);
+      // B is not asked before the restart: a refusal would make B remember the ticket itself.
+      link.cut();
+      await faulty.stop();
+      await faulty.start();
+      await eventually(async () => (await storeState(b)) === "up", 10_000, "B sees the store up");
+      link.heal();
+      await eventually(async () => {
+        const status = (await upgradeStatus(b.port, `/${used}`)).status;
+        expect([403, 503]).toContain(status);
+        return status === 403;
+      }, 10_000, "B refuses the ticket A used");
+      await roundTrip(s, "A's session never dropped");
+    } finally {
+      link.stop();
+    }
+  });
+
   test("SIGTERM while the store (frozen) is still admitting an upgrade: the upgrade gets 503, no session opens, exit 0 without waiting for the drain timeout", async () => {
     const a = await member("a", newPrefix(), ["--drain-timeout", "20"], faulty);
     faulty.freeze();
