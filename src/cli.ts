@@ -6,7 +6,7 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { VERSION } from "./version.ts";
 import { exitCodeOf, oneLine } from "./errors.ts";
-import { checkFlagNames } from "./config/argv.ts";
+import { canonicalFlags } from "./config/argv.ts";
 
 export const main = defineCommand({
   meta: {
@@ -59,13 +59,14 @@ export async function run(rawArgs: string[]): Promise<number> {
   try {
     const [cmd] = await resolveCommand(rawArgs);
     const args = Object.entries((cmd.args ?? {}) as Record<string, { type?: string }>).filter(([, d]) => d.type !== "positional");
-    // citty ignores flags it does not know; a typo must not be a silently dropped setting.
-    checkFlagNames(
-      rawArgs.filter((a) => a.startsWith("--")),
+    // citty ignores flags it does not know and maps only camelCase spellings: a typo or a
+    // snake_case spelling must not be a silently dropped setting.
+    const canonical = canonicalFlags(
+      rawArgs,
       args.map(([n]) => n),
       args.filter(([, d]) => d.type === "boolean").map(([n]) => n),
     );
-    await runCommand(main, { rawArgs });
+    await runCommand(main, { rawArgs: canonical });
     return 0;
   } catch (err) {
     const code = exitCodeOf(err);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { checkFlagNames, parseArgv } from "../../src/config/argv.ts";
+import { canonicalFlags, parseArgv } from "../../src/config/argv.ts";
 import { compileSettings } from "../../src/config/compile.ts";
 import { mergeSettings, splitList } from "../../src/config/merge.ts";
 import { parseConf } from "../../src/config/ovirt-conf.ts";
@@ -395,10 +395,21 @@ describe("commands whose flags citty parses refuse unknown flags too", () => {
   test.each([
     [["--lifetim", "3"], "unknown flag --lifetim (did you mean --lifetime?)"],
     [["--no-cert"], "unknown flag --no-cert (did you mean --cert?)"],
+    [["-x"], "unknown flag -x"],
+    [["--key", "k", "-x=1"], "unknown flag -x"],
   ])("%j: %p", (args, message) => {
-    expect(() => checkFlagNames(args, known, ["ssl-target"])).toThrow(message);
+    expect(() => canonicalFlags(args, known, ["ssl-target"])).toThrow(message);
   });
   test.each([[["--sslTarget"]], [["--no-ssl-target"]], [["--lifetime=3", "x"]], [["--key", "-"]]])("%j is fine", (args) => {
-    expect(() => checkFlagNames(args, known, ["ssl-target"])).not.toThrow();
+    expect(() => canonicalFlags(args, known, ["ssl-target"])).not.toThrow();
+  });
+  // citty maps only the camelCase spelling; any other that names a flag must reach it as the flag.
+  test.each([
+    [["--ssl_target"], ["--ssl-target"]],
+    [["--SSL-TARGET", "--no-ssl_target"], ["--ssl-target", "--no-ssl-target"]],
+    [["inspect", "--LIFETIME=3", "--key", "-x", "t"], ["inspect", "--lifetime=3", "--key", "-x", "t"]],
+    [["--cert", "c", "--", "--x"], ["--cert", "c", "--", "--x"]],
+  ])("%j reaches citty as %j", (args, canonical) => {
+    expect(canonicalFlags(args, known, ["ssl-target"])).toEqual(canonical);
   });
 });

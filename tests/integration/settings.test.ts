@@ -116,6 +116,16 @@ describe("every spelling citty accepts means the documented flag", () => {
     expect(r.stdout).toMatch(/^ {2}engine-cert +\S+engine\.cer +\(flag\)$/m);
   });
 
+  test("citty-parsed commands: --view_only reaches ticket as --view-only, -x is refused", async () => {
+    const mint = ["ticket", "--key", join(tmp.dir, "engine.key"), "--cert", engine.certFile, "--host", "127.0.0.1", "--port", "5900"];
+    const r = await runCli([...mint, "--view_only"]);
+    expect(r.stderr).toBe("");
+    const shown = await runCli(["ticket", "inspect", r.stdout.trim()]);
+    expect(shown.stdout).toMatch(/^view_only +true$/m);
+    const short = await runCli([...mint, "-x"]);
+    expect([short.code, short.stderr]).toEqual([2, "novnc-proxy: unknown flag -x\n"]);
+  });
+
   test("an unknown NOVNC_PROXY_* variable in the environment is a warning, not silence", async () => {
     const ok = await runCli(["check-config", "--self-signed", "--allow-unsigned"], { NOVNC_PROXY_ALOW: "10.0.0.0/8" });
     expect(ok.code).toBe(0);
