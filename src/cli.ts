@@ -74,7 +74,8 @@ export async function run(rawArgs: string[]): Promise<number> {
       const [cmd, parent] = await resolveCommand(rawArgs);
       process.stderr.write(plain(await renderUsage(cmd, parent), process.stderr) + "\n\n");
     }
-    process.stderr.write(`novnc-proxy: ${oneLine(err)}\n`);
+    // citty colours the names in its own messages ("Unknown command \x1b[36mx\x1b[39m").
+    process.stderr.write(plain(`novnc-proxy: ${oneLine(err)}`, process.stderr) + "\n");
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
     return code;
   }

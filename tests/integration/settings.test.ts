@@ -62,6 +62,13 @@ describe("mistakes exit 2 before anything listens", () => {
     expect(await bound(port)).toBe(false);
   });
 
+  test("an unknown command: the error line carries no colour escapes into a pipe", async () => {
+    // citty colours unless TEST or CI is set; clear them so it would.
+    const r = await runCli(["bogus"], { TEST: "", CI: "", NO_COLOR: "" });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe("novnc-proxy: Unknown command bogus");
+  });
+
   test("an unknown NOVNC_PROXY_* key in a config file names FILE:LINE", async () => {
     const file = join(tmp.dir, "typo.conf");
     writeFileSync(file, "# ours\nNOVNC_PROXY_ALOW=10.0.0.0/8\n");
