@@ -56,13 +56,20 @@ export function canonicalFlags(rawArgs: readonly string[], known: readonly strin
   return out;
 }
 
-/** Reads `rawArgs` (after the sub-command name) against `table`. */
-export function parseArgv(table: SettingsTable, rawArgs: readonly string[]): FlagValues {
+/**
+ * Reads `rawArgs` (after the sub-command name) against `table`. Words that are not flags are a
+ * mistake, unless the command takes some: then they are collected into `positionals`.
+ */
+export function parseArgv(table: SettingsTable, rawArgs: readonly string[], positionals?: string[]): FlagValues {
   const out: FlagValues = new Map();
   const known = Object.keys(table);
   const unknown = (shown: string): ConfigError => unknownFlag(shown, known);
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
+    if (positionals && !arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
     if (!arg.startsWith("-") || arg === "-" || arg === "--") {
       throw new ConfigError(`unexpected argument "${arg}": every setting is a --flag (see --help)`);
     }

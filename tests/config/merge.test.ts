@@ -3,7 +3,7 @@ import { canonicalFlags, parseArgv } from "../../src/config/argv.ts";
 import { compileSettings } from "../../src/config/compile.ts";
 import { mergeSettings, splitList } from "../../src/config/merge.ts";
 import { parseConf } from "../../src/config/ovirt-conf.ts";
-import { envNameOf, SETTINGS } from "../../src/config/schema.ts";
+import { envNameOf, pickSettings, SETTINGS } from "../../src/config/schema.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Merges with a config text as one file named `f.conf`. */
@@ -374,6 +374,19 @@ describe("rules between settings, checked before any file is read", () => {
     expect(c.warnings.join("\n")).toContain("--view-only: every console is read-only");
     expect(c.server.viewOnly).toBe(true);
     expect(c.server.kubevirt).toEqual({ caPem: null, insecure: true });
+  });
+});
+
+describe("parseArgv with positionals (sessions kill ID)", () => {
+  const table = pickSettings("store", "debug");
+  test("words that are not flag values are collected, in order; flags are read as always", () => {
+    const words: string[] = [];
+    const flags = parseArgv(table, ["kill", "--store", "redis://h:1", "id-1", "--debug"], words);
+    expect(words).toEqual(["kill", "id-1"]);
+    expect([...flags]).toEqual([["store", ["redis://h:1"]], ["debug", ["true"]]]);
+  });
+  test("without a collector a word is still a mistake", () => {
+    expect(() => parseArgv(table, ["kill"])).toThrow('unexpected argument "kill"');
   });
 });
 
