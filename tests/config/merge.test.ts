@@ -3,7 +3,7 @@ import { canonicalFlags, parseArgv } from "../../src/config/argv.ts";
 import { compileSettings } from "../../src/config/compile.ts";
 import { mergeSettings, splitList } from "../../src/config/merge.ts";
 import { parseConf } from "../../src/config/ovirt-conf.ts";
-import { envNameOf, pickSettings, SETTINGS } from "../../src/config/schema.ts";
+import { envNameOf, pickSettings, SETTINGS, toggle } from "../../src/config/schema.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Merges with a config text as one file named `f.conf`. */
@@ -274,6 +274,13 @@ describe("mistakes are errors", () => {
   test("an unknown NOVNC_PROXY_* variable in the environment is a warning with a hint", () => {
     const r = resolve("", [], { NOVNC_PROXY_ALOW: "x", HOME: "/root" });
     expect(r.warnings).toEqual(["env NOVNC_PROXY_ALOW: not a novnc-proxy setting, ignored (did you mean NOVNC_PROXY_ALLOW?)"]);
+  });
+
+  test("a command's own setting in the environment is read, not warned about as unknown", () => {
+    const table = { ...pickSettings("log-level"), json: toggle({ description: "JSON" }) };
+    const r = mergeSettings({ table, flags: new Map(), env: { NOVNC_PROXY_JSON: "true", NOVNC_PROXY_JSNO: "true" } });
+    expect(r.values.json).toBe(true);
+    expect(r.warnings).toEqual(["env NOVNC_PROXY_JSNO: not a novnc-proxy setting, ignored (did you mean NOVNC_PROXY_JSON?)"]);
   });
 });
 
