@@ -3,7 +3,8 @@ import { canonicalFlags, parseArgv } from "../../src/config/argv.ts";
 import { compileSettings } from "../../src/config/compile.ts";
 import { mergeSettings, splitList } from "../../src/config/merge.ts";
 import { parseConf } from "../../src/config/ovirt-conf.ts";
-import { envNameOf, pickSettings, SETTINGS, toggle } from "../../src/config/schema.ts";
+import { envNameOf, pickSettings, SETTINGS, toggle, type SettingDef } from "../../src/config/schema.ts";
+import { BadValue } from "../../src/config/values.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Merges with a config text as one file named `f.conf`. */
@@ -267,8 +268,19 @@ describe("mistakes are errors", () => {
     expect(() => resolve("", args)).toThrow(message);
   });
 
-  test("a secret's value is never quoted in an error", () => {
+  test("an empty secret in the environment means not set", () => {
     expect(() => resolve("", [], { NOVNC_PROXY_PASSWORD: "" })).not.toThrow();
+  });
+
+  test("a secret's value is never quoted in an error: a secret setting's, nor the password in a store URL", () => {
+    const table = { pin: { kind: "string", repeatable: false, description: "A secret", secret: true, parse: () => { throw new BadValue("too short"); } } } satisfies Record<string, SettingDef>;
+    for (const from of [{ flags: new Map([["pin", ["hunter2"]]]), env: {} }, { flags: new Map(), env: { NOVNC_PROXY_PIN: "hunter2" } }]) {
+      const err = (() => { try { mergeSettings({ table, ...from }); } catch (e) { return e as Error; } })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err!.message).toEndWith(": too short");
+      expect(err!.message).not.toContain("hunter2");
+    }
+    expect(() => resolve("", ["--store", "redis://:hunter2@127.0.0.1:notaport"])).toThrow('--store "redis://:***@127.0.0.1:notaport": expected');
   });
 
   test("an unknown NOVNC_PROXY_* variable in the environment is a warning with a hint", () => {
