@@ -6,7 +6,8 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { VERSION } from "./version.ts";
 import { exitCodeOf, oneLine } from "./errors.ts";
-import { canonicalFlags } from "./config/argv.ts";
+import { canonicalFlags, kebabName } from "./config/argv.ts";
+import { isTrue } from "./config/ovirt-conf.ts";
 
 export const main = defineCommand({
   meta: {
@@ -45,8 +46,25 @@ function plain(text: string, stream: NodeJS.WriteStream): string {
   return stream.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
+/**
+ * `--debug` in any spelling the parsers take (`--debug=true`, `--no-debug`, last wins) or
+ * NOVNC_PROXY_DEBUG, as check-config reports it. Read here, before any setting: a bad setting
+ * is what it helps with.
+ */
+export function wantsDebug(rawArgs: readonly string[], env: Record<string, string | undefined>): boolean {
+  let on = isTrue(env.NOVNC_PROXY_DEBUG ?? "");
+  for (const arg of rawArgs) {
+    if (arg === "--") break;
+    if (!arg.startsWith("--")) continue;
+    const flag = kebabName(arg.slice(2));
+    if (flag === "debug" || flag === "debug=true") on = true;
+    else if (flag === "no-debug" || flag === "debug=false") on = false;
+  }
+  return on;
+}
+
 export async function run(rawArgs: string[]): Promise<number> {
-  const debug = rawArgs.includes("--debug");
+  const debug = wantsDebug(rawArgs, process.env);
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
     const [cmd, parent] = await resolveCommand(rawArgs);
     process.stdout.write(plain(await renderUsage(cmd, parent), process.stdout) + "\n");

@@ -69,6 +69,17 @@ describe("mistakes exit 2 before anything listens", () => {
     expect(r.stderr.trim().split("\n").at(-1)).toBe("novnc-proxy: Unknown command bogus");
   });
 
+  test("NOVNC_PROXY_DEBUG, which check-config lists, adds the stack trace as --debug does", async () => {
+    const args = ["check-config", "--self-signed", "--cert", join(tmp.dir, "nope.cer"), "--allow-unsigned"];
+    const plain = await runCli(args);
+    expect(plain.stderr.trim().split("\n")).toHaveLength(1);
+    for (const r of [await runCli([...args, "--debug"]), await runCli(args, { NOVNC_PROXY_DEBUG: "true" })]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toStartWith(plain.stderr);
+      expect(r.stderr).toMatch(/\n +at /);
+    }
+  });
+
   test("an unknown NOVNC_PROXY_* key in a config file names FILE:LINE", async () => {
     const file = join(tmp.dir, "typo.conf");
     writeFileSync(file, "# ours\nNOVNC_PROXY_ALOW=10.0.0.0/8\n");
