@@ -80,6 +80,14 @@ describe("mistakes exit 2 before anything listens", () => {
     }
   });
 
+  test("install-service: a bad --log-level (flag or env) is an error, not an ignored flag", async () => {
+    const args = ["install-service", "--dry-run", "--user", "novnc-proxy", "--unit-dir", tmp.dir, "--bin", join(tmp.dir, "bin")];
+    const flag = await runCli([...args, "--log-level", "loud"]);
+    expect([flag.code, flag.stderr, flag.stdout]).toEqual([2, 'novnc-proxy: --log-level "loud": expected silent, error, warn, info or debug\n', ""]);
+    const env = await runCli(args, { NOVNC_PROXY_LOG_LEVEL: "loud" });
+    expect([env.code, env.stderr]).toEqual([2, 'novnc-proxy: env NOVNC_PROXY_LOG_LEVEL "loud": expected silent, error, warn, info or debug\n']);
+  });
+
   test("an unknown NOVNC_PROXY_* key in a config file names FILE:LINE", async () => {
     const file = join(tmp.dir, "typo.conf");
     writeFileSync(file, "# ours\nNOVNC_PROXY_ALOW=10.0.0.0/8\n");
