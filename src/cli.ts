@@ -8,6 +8,7 @@ import { VERSION } from "./version.ts";
 import { exitCodeOf, oneLine } from "./errors.ts";
 import { canonicalFlags, kebabName } from "./config/argv.ts";
 import { isTrue } from "./config/ovirt-conf.ts";
+import { SETTINGS, type SettingName } from "./config/schema.ts";
 
 export const main = defineCommand({
   meta: {
@@ -83,6 +84,7 @@ export async function run(rawArgs: string[]): Promise<number> {
       rawArgs,
       args.map(([n]) => n),
       args.filter(([, d]) => d.type === "boolean").map(([n]) => n),
+      args.filter(([n]) => n in SETTINGS && SETTINGS[n as SettingName].repeatable).map(([n]) => n),
     );
     await runCommand(main, { rawArgs: canonical });
     return 0;

@@ -29,11 +29,13 @@ export function unknownFlag(shown: string, known: readonly string[]): ConfigErro
  * For commands whose flags citty parses (ticket, export-cert, install-service, sessions): every
  * flag must be one of `known`, and is returned in its documented kebab-case spelling, because
  * citty itself maps only the camelCase one (`--view_only` would reach it as an unknown key and be
- * dropped). Values after a non-switch flag pass as they are; a short `-x` flag is refused (none of
- * these commands has one; `-h` is handled before). Everything after `--` passes as it is.
+ * dropped). A flag given twice is refused unless `repeatable`. Values after a non-switch flag pass
+ * as they are; a short `-x` flag is refused (none of these commands has one; `-h` is handled
+ * before). Everything after `--` passes as it is.
  */
-export function canonicalFlags(rawArgs: readonly string[], known: readonly string[], switches: readonly string[]): string[] {
+export function canonicalFlags(rawArgs: readonly string[], known: readonly string[], switches: readonly string[], repeatable: readonly string[] = []): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
     if (arg === "--") return [...out, ...rawArgs.slice(i)];
@@ -46,6 +48,10 @@ export function canonicalFlags(rawArgs: readonly string[], known: readonly strin
     const spelled = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     const name = kebabName(spelled);
     if (!known.includes(name) && !(name.startsWith("no-") && switches.includes(name.slice(3)))) throw unknownFlag(`--${spelled}`, known);
+    // citty keeps the last of two values; serve's parser refuses them, and so does this one.
+    const setting = name.startsWith("no-") && !known.includes(name) ? name.slice(3) : name;
+    if (seen.has(setting) && !repeatable.includes(setting)) throw new ConfigError(`--${setting} given twice; it takes one value`);
+    seen.add(setting);
     out.push(`--${name}${eq < 0 ? "" : arg.slice(eq)}`);
     const next = rawArgs[i + 1];
     if (eq < 0 && known.includes(name) && !switches.includes(name) && next !== undefined && !next.startsWith("--")) {

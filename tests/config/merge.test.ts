@@ -429,6 +429,8 @@ describe("commands whose flags citty parses refuse unknown flags too", () => {
     [["--no-cert"], "unknown flag --no-cert (did you mean --cert?)"],
     [["-x"], "unknown flag -x"],
     [["--key", "k", "-x=1"], "unknown flag -x"],
+    [["--key", "a", "--key", "b"], "--key given twice; it takes one value"],
+    [["--ssl-target", "--no-ssl-target"], "--ssl-target given twice; it takes one value"],
   ])("%j: %p", (args, message) => {
     expect(() => canonicalFlags(args, known, ["ssl-target"])).toThrow(message);
   });
@@ -437,11 +439,13 @@ describe("commands whose flags citty parses refuse unknown flags too", () => {
   });
   // citty maps only the camelCase spelling; any other that names a flag must reach it as the flag.
   test.each([
-    [["--ssl_target"], ["--ssl-target"]],
-    [["--SSL-TARGET", "--no-ssl_target"], ["--ssl-target", "--no-ssl-target"]],
-    [["inspect", "--LIFETIME=3", "--key", "-x", "t"], ["inspect", "--lifetime=3", "--key", "-x", "t"]],
-    [["--cert", "c", "--", "--x"], ["--cert", "c", "--", "--x"]],
-  ])("%j reaches citty as %j", (args, canonical) => {
-    expect(canonicalFlags(args, known, ["ssl-target"])).toEqual(canonical);
+    [["--ssl_target"], ["--ssl-target"], []],
+    [["--SSL-TARGET", "--cert", "c"], ["--ssl-target", "--cert", "c"], []],
+    [["--no-ssl_target"], ["--no-ssl-target"], []],
+    [["inspect", "--LIFETIME=3", "--key", "-x", "t"], ["inspect", "--lifetime=3", "--key", "-x", "t"], []],
+    [["--cert", "c", "--", "--x"], ["--cert", "c", "--", "--x"], []],
+    [["--cert", "a", "--cert=b"], ["--cert", "a", "--cert=b"], ["cert"]],
+  ])("%j reaches citty as %j (repeatable: %j)", (args, canonical, repeatable) => {
+    expect(canonicalFlags(args, known, ["ssl-target"], repeatable)).toEqual(canonical);
   });
 });

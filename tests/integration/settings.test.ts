@@ -150,6 +150,8 @@ describe("every spelling citty accepts means the documented flag", () => {
     expect(shown.stdout).toMatch(/^view_only +true$/m);
     const short = await runCli([...mint, "-x"]);
     expect([short.code, short.stderr]).toEqual([2, "novnc-proxy: unknown flag -x\n"]);
+    const twice = await runCli([...mint, "--host", "10.0.0.1"]);
+    expect([twice.code, twice.stderr, twice.stdout]).toEqual([2, "novnc-proxy: --host given twice; it takes one value\n", ""]);
   });
 
   test("an unknown NOVNC_PROXY_* variable in the environment is a warning, not silence", async () => {
