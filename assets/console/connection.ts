@@ -12,6 +12,7 @@
 import { DEFAULT_BACKOFF, nextDelay, type BackoffOptions } from "./backoff.ts";
 import type { Handoff } from "./handoff.ts";
 import type { Explanation } from "./status.ts";
+import { ticketViewOnly } from "./view-only.ts";
 
 export type ConnectionState =
   | "waiting"
@@ -52,6 +53,7 @@ export interface ConnectionView {
 export interface ConnectionOptions {
   /** The VM's name from the URL, for the "Opening the console of ..." line. */
   vmTitle: string | null;
+  /** The page was opened read-only (`view_only` in the URL); a ticket's signed `view_only` adds to it. */
   viewOnly: boolean;
   /** False when the proxy has no engine origin: no hand-off can ever arrive. */
   engineConfigured: boolean;
@@ -79,10 +81,13 @@ export class ConnectionController {
   attempt = 0;
   /** The user closed the session (Disconnect, or cancelled the password prompt). */
   userDisconnected = false;
+  /** The console is read-only: by the URL, or by the current hand-off's ticket. */
+  viewOnly: boolean;
   private validUntil: number | null = null;
   private current: ConnectionView;
 
   constructor(private readonly opts: ConnectionOptions) {
+    this.viewOnly = opts.viewOnly;
     this.current = this.build("waiting", {
       status: opts.engineConfigured ? "Waiting for the engine…" : "No engine origin configured",
       overlay: {
@@ -114,6 +119,7 @@ export class ConnectionController {
     this.validUntil = validUntil;
     this.attempt = 0;
     this.userDisconnected = false;
+    this.viewOnly = this.opts.viewOnly || ticketViewOnly(h.ticket);
   }
 
   /** The Reconnect button: false (nothing to do) once the ticket has expired. */
@@ -147,7 +153,7 @@ export class ConnectionController {
   established(): ConnectionView {
     this.password = null;
     this.attempt = 0;
-    return this.go("connected", { status: `Connected${this.opts.viewOnly ? " (view only)" : ""}` });
+    return this.go("connected", { status: `Connected${this.viewOnly ? " (view only)" : ""}` });
   }
 
   /** The attempt cannot go on (or must not be retried). The password is dropped: a later manual reconnect asks. */

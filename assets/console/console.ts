@@ -34,7 +34,7 @@ import {
 } from "./handoff.ts";
 import { explainEnding } from "./status.ts";
 import { applyScale, setupToolbar } from "./toolbar.ts";
-import { showViewOnly, ticketViewOnly } from "./view-only.ts";
+import { showViewOnly } from "./view-only.ts";
 
 const ui = {
   title: byId("vm-title"),
@@ -53,14 +53,12 @@ const engineOrigins = parseEngineOrigins(
   document.querySelector<HTMLMetaElement>(`meta[name="${ENGINE_ORIGINS_META}"]`)?.content,
 );
 
-/** Kept by reference: a ticket's signed `view_only` turns the console read-only (startSession). */
-const connectionOptions = {
+const connection = new ConnectionController({
   vmTitle: params.title,
   viewOnly: params.viewOnly,
   engineConfigured: engineOrigins.length > 0,
   now: Date.now,
-};
-const connection = new ConnectionController(connectionOptions);
+});
 
 // Runtime handles only; the connection's state is in `connection`.
 let rfb: RFB | null = null;
@@ -172,10 +170,9 @@ function onMessage(ev: MessageEvent): void {
 
 function startSession(h: Handoff): void {
   stopRetry();
-  connectionOptions.viewOnly = params.viewOnly || ticketViewOnly(h.ticket);
-  showViewOnly(connectionOptions.viewOnly);
   const to = ticketValidTo(h.ticket);
   connection.handOff(h, to ? to.getTime() : null);
+  showViewOnly(connection.viewOnly);
   if (rfb) {
     const old = rfb;
     rfb = null;
@@ -224,14 +221,14 @@ function connect(): void {
   const conn = new RFB(ui.screen, ws, { shared: true, wsProtocols: ["binary"], ...(credentials ? { credentials } : {}) });
   rfb = conn;
   conn.background = "#14161c"; // a shade off black, so a black VM screen shows its edges
-  conn.viewOnly = connectionOptions.viewOnly;
+  conn.viewOnly = connection.viewOnly;
   applyScale(conn, toolbar.scale());
 
   conn.addEventListener("connect", () => {
     if (rfb !== conn) return;
     seen.connected = true;
     render(connection.established());
-    if (!connectionOptions.viewOnly) conn.focus({ preventScroll: true });
+    if (!connection.viewOnly) conn.focus({ preventScroll: true });
   });
   conn.addEventListener("securityfailure", (e) => {
     const d = (e as CustomEvent<{ status: number; reason?: string }>).detail;

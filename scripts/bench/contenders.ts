@@ -111,13 +111,11 @@ export async function startContender(id: ContenderId, ctx: StartContext, extra: 
   switch (id) {
     case "direct":
       return { id, endpoint: { kind: "tcp", port: ctx.targetPort }, pid: null, tail: () => "", stop: async () => {} };
-    case "ceiling": {
-      const child = startChild("ceiling", [process.execPath, TARGETS_SCRIPT, "wss", "--cert", ctx.keys.tlsCert, "--key", ctx.keys.tlsKey]);
-      const m = await child.waitFor(/ready (\d+)/);
-      return { id, endpoint: { kind: "wss", port: Number(m[1]) }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
-    }
+    case "ceiling":
     case "relay": {
-      const child = startChild("relay", [process.execPath, TARGETS_SCRIPT, "relay", "--cert", ctx.keys.tlsCert, "--key", ctx.keys.tlsKey, "--target", String(ctx.targetPort)]);
+      // targets.ts: `wss` is the bare server (the ceiling), `relay` the minimal relay to the target.
+      const mode = id === "ceiling" ? ["wss"] : ["relay", "--target", String(ctx.targetPort)];
+      const child = startChild(id, [process.execPath, TARGETS_SCRIPT, ...mode, "--cert", ctx.keys.tlsCert, "--key", ctx.keys.tlsKey]);
       const m = await child.waitFor(/ready (\d+)/);
       return { id, endpoint: { kind: "wss", port: Number(m[1]) }, pid: child.pid, tail: child.tail, stop: () => child.stop() };
     }

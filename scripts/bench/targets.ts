@@ -167,19 +167,31 @@ function runWss(certFile: string, keyFile: string): void {
 }
 
 /** Per-session state of the minimal relay: the TCP side and what either side could not take yet. */
-interface RelayConn {
+export interface RelayConn {
   tcp: Socket<ServerWebSocket<RelayConn>> | null;
   up: Uint8Array[];
   downHeld: Uint8Array | null;
   downPaused: boolean;
 }
 
+export const newRelayConn = (): RelayConn => ({ tcp: null, up: [], downHeld: null, downPaused: false });
+
 /**
  * The smallest possible Bun relay: wss in, TCP out, backpressure both ways, no checks (no ticket,
  * origin, allowlist, limits or logs). What novnc-proxy costs on top of relaying is its ratio to this.
  */
 function runRelay(certFile: string, keyFile: string, targetPort: number): void {
-  const server = serveWss<RelayConn>(certFile, keyFile, () => ({ tcp: null, up: [], downHeld: null, downPaused: false }), {
+  const server = serveWss<RelayConn>(certFile, keyFile, newRelayConn, relayHandlers(targetPort));
+  console.log(`ready ${server.port}`);
+}
+
+/**
+ * The minimal relay's websocket handlers (ws.data from `newRelayConn`): each websocket is joined
+ * to a new TCP connection to 127.0.0.1:targetPort. The bench's baseline, and the relay inside
+ * tests/helpers/kubevirt-endpoint.ts.
+ */
+export function relayHandlers(targetPort: number): WebSocketHandler<RelayConn> {
+  return {
     async open(ws) {
       ws.pause();
       try {
@@ -251,8 +263,7 @@ function runRelay(certFile: string, keyFile: string, targetPort: number): void {
     close(ws) {
       ws.data.tcp?.end();
     },
-  });
-  console.log(`ready ${server.port}`);
+  };
 }
 
 if (import.meta.main) {

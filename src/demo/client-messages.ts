@@ -19,6 +19,7 @@ import {
   VNC_AUTH_CHALLENGE_LENGTH,
 } from "../rfb/constants.ts";
 import { ByteReader } from "../rfb/reader.ts";
+import { readRfbVersion } from "../rfb/version.ts";
 
 /** RFB PIXEL_FORMAT (RFC 6143 7.4). */
 export interface PixelFormat {
@@ -131,8 +132,8 @@ export class ClientMessageParser {
       case "version": {
         const b = this.take(RFB_VERSION_LENGTH);
         if (!b) return null;
+        if (readRfbVersion(b) === null) return { type: "error", reason: "not an RFB client" };
         const version = String.fromCharCode(...b);
-        if (!/^RFB \d{3}\.\d{3}\n$/.test(version)) return { type: "error", reason: "not an RFB client" };
         this.phase = "security-choice";
         return { type: "version", version };
       }

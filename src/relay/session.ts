@@ -51,8 +51,8 @@ export interface SessionInfo {
   recorder?: Recorder | null;
   /** Called once the target is connected, with how long it took (metrics). */
   onConnected?: (seconds: number) => void;
-  /** Called per input message a view-only session dropped (metrics). */
-  onInputDropped?: () => void;
+  /** Called with how many input messages a browser message's bytes made a view-only session drop (metrics). */
+  onInputDropped?: (count: number) => void;
   /** Called once when the session ends (metrics, caps bookkeeping). */
   onEnd?: (s: Session) => void;
 }
@@ -77,8 +77,6 @@ export class Session {
   bytesDown = 0;
   closeReason = "";
   outcome: Outcome | null = null;
-  /** Input messages dropped (view-only). */
-  inputDropped = 0;
 
   private browser: BrowserSocket | null = null;
   private conn: TargetConn | null = null;
@@ -104,6 +102,11 @@ export class Session {
       this.upStages = [this.viewOnly];
     }
     if (info.checkPlainOffer) this.downStages = [new DowngradeGuard()];
+  }
+
+  /** Input messages dropped (view-only). */
+  get inputDropped(): number {
+    return this.viewOnly?.dropped ?? 0;
   }
 
   /** How many stages each direction still runs (0 = that direction is a bare pump). */
@@ -190,10 +193,9 @@ export class Session {
       this.up!.push(message);
       return;
     }
+    const droppedBefore = this.inputDropped;
     const bytes = this.runStages(this.upStages, message, "up");
-    if (this.viewOnly !== null && this.viewOnly.dropped !== this.inputDropped) {
-      for (; this.inputDropped < this.viewOnly.dropped; this.inputDropped++) this.info.onInputDropped?.();
-    }
+    if (this.inputDropped > droppedBefore) this.info.onInputDropped?.(this.inputDropped - droppedBefore);
     if (bytes !== null && bytes.byteLength > 0) this.up!.push(bytes);
   }
 

@@ -16,7 +16,10 @@ export interface TargetConn {
   terminate(): void;
 }
 
-/** What the target tells the relay. Set once, before any data can arrive. */
+/**
+ * What the target tells the relay. Set once, before any data can arrive; events that come before
+ * the connector's promise resolves are held by the session and replayed after its preface.
+ */
 export interface TargetEvents {
   data(bytes: Uint8Array): void;
   drain(): void;

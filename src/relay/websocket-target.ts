@@ -59,8 +59,6 @@ export async function connectWebsocket(req: ConnectRequest, target: WebsocketTar
   const decoder = new FrameDecoder();
   /** Unsent rest of a frame the socket took only partly; the relay waits for drain meanwhile. */
   let tail: Uint8Array | null = null;
-  /** Frames decoded before the caller could have attached (delivered on the next turn). */
-  let early: FrameEvent[] | null = [];
   let closed = false;
 
   const attempt = new ConnectAttempt<ConnectedTarget>(
@@ -101,16 +99,14 @@ export async function connectWebsocket(req: ConnectRequest, target: WebsocketTar
     }
   };
 
+  // Events may reach the relay before `result` resolves: the session holds those until it has
+  // attached (src/relay/session.ts `early`), so frames are handled as they are decoded.
   const frames: FrameEvent[] = [];
   const onFrames = (bytes: Uint8Array): void => {
     decoder.feed(bytes, frames);
-    if (early) {
-      early.push(...frames);
-    } else {
-      for (const ev of frames) {
-        if (closed) break;
-        handle(ev);
-      }
+    for (const ev of frames) {
+      if (closed) break;
+      handle(ev);
     }
     frames.length = 0;
   };
@@ -147,16 +143,7 @@ export async function connectWebsocket(req: ConnectRequest, target: WebsocketTar
   const open = (rest: Uint8Array): void => {
     phase = "open";
     attempt.open({ conn });
-    if (rest.byteLength > 0) decoder.feed(rest, early!);
-    // Next turn: the caller has attached by then (its continuation runs as a microtask).
-    setTimeout(() => {
-      const held = early ?? [];
-      early = null;
-      for (const ev of held) {
-        if (closed) break;
-        handle(ev);
-      }
-    }, 0);
+    if (rest.byteLength > 0) onFrames(rest);
   };
 
   const bracketless = req.ticketHost.startsWith("[") ? req.ticketHost.slice(1, -1) : req.ticketHost;

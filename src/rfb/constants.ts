@@ -31,6 +31,15 @@ export const CLIENT_FRAMEBUFFER_UPDATE_REQUEST = 3;
 export const CLIENT_KEY_EVENT = 4;
 export const CLIENT_POINTER_EVENT = 5;
 export const CLIENT_CUT_TEXT = 6;
+/** Client message types beyond RFC 6143 7.5 that noVNC sends once a server advertises them. */
+export const CLIENT_ENABLE_CONTINUOUS_UPDATES = 150;
+export const CLIENT_FENCE = 248;
+export const CLIENT_XVP = 250;
+export const CLIENT_SET_DESKTOP_SIZE = 251;
+export const CLIENT_QEMU = 255;
+/** QEMU client message subtypes (type 255). */
+export const QEMU_EXTENDED_KEY_EVENT = 0;
+export const QEMU_AUDIO = 1;
 
 /** Server-to-client message types (RFC 6143 7.6). */
 export const SERVER_FRAMEBUFFER_UPDATE = 0;

@@ -17,6 +17,7 @@ import {
   SECURITY_TYPE_VNC_AUTH,
   VNC_AUTH_CHALLENGE_LENGTH,
 } from "./constants.ts";
+import { readRfbVersion } from "./version.ts";
 
 export type RedactResult = { kind: "bytes"; bytes: Uint8Array } | { kind: "unsafe"; reason: string };
 
@@ -73,16 +74,26 @@ export class VncAuthRedactor {
     this.unsafe = reason;
   }
 
+  /** One byte of a side's version line: its minor once the line is whole, else null (more to come, or failed). */
+  private versionByte(side: { buf: number[]; left: number }, b: number, from: "server" | "client"): number | null {
+    side.buf.push(b);
+    if (--side.left > 0) return null;
+    const minor = minorOf(side.buf);
+    side.buf = [];
+    if (minor >= 0) return minor;
+    this.fail(`unreadable RFB version from the ${from}`);
+    return null;
+  }
+
   private downByte(b: number, i: number, out: { copy: Uint8Array | null; src: Uint8Array }): void {
     const d = this.down;
     switch (d.step) {
-      case "version":
-        d.buf.push(b);
-        if (--d.left > 0) return;
-        this.serverMinor = minorOf(d.buf);
-        if (this.serverMinor < 0) return this.fail("unreadable RFB version from the server");
-        d.buf = [];
+      case "version": {
+        const minor = this.versionByte(d, b, "server");
+        if (minor === null) return;
+        this.serverMinor = minor;
         return this.nextSecurityStep();
+      }
       case "type33":
         d.buf.push(b);
         if (--d.left > 0) return;
@@ -163,12 +174,10 @@ export class VncAuthRedactor {
   private upByte(b: number, i: number, out: { copy: Uint8Array | null; src: Uint8Array }): void {
     const u = this.up;
     switch (u.step) {
-      case "version":
-        u.buf.push(b);
-        if (--u.left > 0) return;
-        this.clientMinor = minorOf(u.buf);
-        if (this.clientMinor < 0) return this.fail("unreadable RFB version from the client");
-        u.buf = [];
+      case "version": {
+        const minor = this.versionByte(u, b, "client");
+        if (minor === null) return;
+        this.clientMinor = minor;
         if (this.down.step === "type33" || this.down.step === "count") this.nextSecurityStep();
         if (this.clientMinor < 7) {
           // 3.3: the client sends nothing more until the server's type; VNC auth then needs a response.
@@ -178,6 +187,7 @@ export class VncAuthRedactor {
           } else u.step = "done";
         } else u.step = "choice";
         return;
+      }
       case "choice":
         this.type = b;
         if (b === SECURITY_TYPE_VNC_AUTH) {
@@ -200,8 +210,7 @@ export class VncAuthRedactor {
 
 /** The minor version of an `RFB 003.00N\n` line, or -1. Apple's 3.889 counts as 3.8. */
 function minorOf(line: number[]): number {
-  const m = /^RFB 003\.(\d{3})\n$/.exec(String.fromCharCode(...line));
-  if (!m) return -1;
-  const minor = Number(m[1]);
-  return minor >= 8 ? 8 : minor;
+  const v = readRfbVersion(line);
+  if (v === null || v.major !== 3) return -1;
+  return v.minor >= 8 ? 8 : v.minor;
 }

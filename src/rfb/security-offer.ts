@@ -4,6 +4,7 @@
  * without holding or changing any byte.
  */
 import { RFB_VERSION_LENGTH, SECURITY_TYPE_NONE, SECURITY_TYPE_VENCRYPT, SECURITY_TYPE_VNC_AUTH } from "./constants.ts";
+import { readRfbVersion } from "./version.ts";
 
 export type SecurityOffer =
   | { kind: "need-more" }
@@ -14,9 +15,8 @@ export type SecurityOffer =
 /** Judges the server's opening: version line, count, types. */
 export function readSecurityOffer(prefix: Uint8Array): SecurityOffer {
   if (prefix.length < RFB_VERSION_LENGTH + 1) return { kind: "need-more" };
-  const version = new TextDecoder("latin1").decode(prefix.subarray(0, RFB_VERSION_LENGTH));
-  const m = /^RFB 003\.(\d{3})\n$/.exec(version);
-  if (!m || Number(m[1]) < 7) return { kind: "unknown" };
+  const version = readRfbVersion(prefix.subarray(0, RFB_VERSION_LENGTH));
+  if (version === null || version.major !== 3 || version.minor < 7) return { kind: "unknown" };
   const count = prefix[RFB_VERSION_LENGTH]!;
   if (count === 0) return { kind: "unknown" };
   if (prefix.length < RFB_VERSION_LENGTH + 1 + count) return { kind: "need-more" };

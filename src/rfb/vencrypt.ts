@@ -17,6 +17,7 @@ import {
   SECURITY_TYPE_VENCRYPT,
   VENCRYPT_SUBTYPE_X509VNC,
 } from "./constants.ts";
+import { readRfbVersion } from "./version.ts";
 
 /** What the caller must do next, in order. `fail` and `done` are final. */
 export type VencryptAction =
@@ -142,15 +143,13 @@ export class VencryptHandshake {
       case "version": {
         const b = r.read(RFB_VERSION_LENGTH);
         if (!b) return null;
-        const text = String.fromCharCode(...b);
-        const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(text);
-        if (!m) return this.fail("VNC server did not send an RFB version");
-        const major = Number(m[1]);
-        const minor = Number(m[2]);
+        const version = readRfbVersion(b);
+        if (version === null) return this.fail("VNC server did not send an RFB version");
+        const { major, minor } = version;
         if (major !== 3 || minor < 8) {
           return this.fail(`VNC server speaks RFB ${major}.${minor}; VeNCrypt needs 3.8`);
         }
-        this.serverVersion = text;
+        this.serverVersion = String.fromCharCode(...b);
         this.state = { step: "security-count" };
         return [{ kind: "send", bytes: encoder.encode(RFB_VERSION_3_8) }];
       }

@@ -141,7 +141,7 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
       // ssl_target is not used on the websocket path (as oVirt): its RFB is checked like plain.
       checkPlainOffer: !d.target.sslTarget || d.target.path !== null,
       viewOnly: d.target.viewOnly || config.viewOnly,
-      onInputDropped: () => metrics.inputDropped++,
+      onInputDropped: (count) => (metrics.inputDropped += count),
       onConnected: (seconds) => metrics.connect.observe(seconds),
       onEnd: (s) => {
         // Ended without its websocket ever opening: the ticket opened nothing, so it is not used up.

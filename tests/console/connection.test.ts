@@ -45,6 +45,19 @@ describe("ConnectionController: the first connection", () => {
     expect(c.established().status).toBe("Connected (view only)");
   });
 
+  test("a ticket whose signed data says view_only makes the session view-only; the next hand-off decides again", () => {
+    const { c } = setup();
+    const data = encodeURIComponent(JSON.stringify({ host: "10.0.0.1", port: 5900, view_only: true }));
+    const viewOnlyTicket = btoa(JSON.stringify({ data, salt: "s", signature: "x" }));
+    c.handOff({ ...HANDOFF, ticket: viewOnlyTicket }, null);
+    expect(c.viewOnly).toBe(true);
+    c.connect();
+    c.opened();
+    expect(c.established().status).toBe("Connected (view only)");
+    c.handOff(HANDOFF, null);
+    expect(c.viewOnly).toBe(false);
+  });
+
   test("holds the VNC password only until the session is up", () => {
     const { c, start } = setup();
     start();

@@ -3,6 +3,7 @@
  * hides: the HTTP status of a refused upgrade, and control over reading (a slow reader).
  */
 import type { Socket } from "bun";
+import { frameHeaderLength, writeFrameHeader } from "../../src/relay/stages/websocket-client.ts";
 
 export interface UpgradeReply {
   status: number;
@@ -51,19 +52,8 @@ type Frame = { opcode: number; payload: Uint8Array };
 
 /** A final, masked frame header (with its mask) announcing `len` payload bytes. */
 export function frameHeader(len: number, mask: Uint8Array, opcode = 2): Uint8Array {
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + 4);
-  out[0] = 0x80 | opcode;
-  if (len < 126) out[1] = 0x80 | len;
-  else if (len < 65536) {
-    out[1] = 0x80 | 126;
-    out[2] = len >> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    new DataView(out.buffer).setBigUint64(2, BigInt(len));
-  }
-  out.set(mask, head);
+  const out = new Uint8Array(frameHeaderLength(len));
+  writeFrameHeader(out, opcode, len, mask);
   return out;
 }
 

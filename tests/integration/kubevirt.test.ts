@@ -30,6 +30,8 @@ let untrusted: KubevirtEndpoint;
 let withCa: ProxyProcess;
 let insecure: ProxyProcess;
 let neither: ProxyProcess;
+/** Trusts the impostor's CA, whose server certificate names only kubevirt.example.com. */
+let wrongName: ProxyProcess;
 
 const ticket = (port: number, token: string | null = TOKEN) =>
   signTicket({ keyPem: engine.keyPem, certPem: engine.certPem, host: "127.0.0.1", port, path: PATH, token });
@@ -39,7 +41,7 @@ describe.skipIf(!hasQemu)("websocket (KubeVirt) targets through the binary", () 
     engine = makeEngineKeys("engine.test");
     tlsKeys = makeEngineKeys("proxy.test");
     clusterPki = makeVncPki({ caName: "kubernetes CA" });
-    otherPki = makeVncPki({ caName: "impostor CA" });
+    otherPki = makeVncPki({ caName: "impostor CA", serverNames: ["DNS:kubevirt.example.com"] });
     qemu = await startQemu({ password: PASSWORD });
     const endpoint = (pki: VncPki) =>
       startKubevirtEndpoint({
@@ -51,15 +53,16 @@ describe.skipIf(!hasQemu)("websocket (KubeVirt) targets through the binary", () 
     [trusted, untrusted] = await Promise.all([endpoint(clusterPki), endpoint(otherPki)]);
     const base = ["serve", "--listen", "127.0.0.1:0", "--cert", tlsKeys.certFile, "--key", tlsKeys.keyFile, "--engine-cert", engine.certFile];
     const allow = ["--allow", `127.0.0.1:${trusted.port},${untrusted.port}`];
-    [withCa, insecure, neither] = await Promise.all([
+    [withCa, insecure, neither, wrongName] = await Promise.all([
       startProxy([...base, ...allow, "--kubevirt-ca", join(clusterPki.dir, "ca-cert.pem")]),
       startProxy([...base, ...allow, "--kubevirt-insecure"]),
       startProxy([...base, ...allow]),
+      startProxy([...base, ...allow, "--kubevirt-ca", join(otherPki.dir, "ca-cert.pem")]),
     ]);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all([withCa?.stop(), insecure?.stop(), neither?.stop()]);
+    await Promise.all([withCa?.stop(), insecure?.stop(), neither?.stop(), wrongName?.stop()]);
     await Promise.all([trusted?.stop(), untrusted?.stop(), qemu?.stop()]);
     for (const p of [clusterPki, otherPki]) p?.cleanup();
     for (const k of [engine, tlsKeys]) if (k) removeEngineKeys(k);
@@ -106,6 +109,17 @@ describe.skipIf(!hasQemu)("websocket (KubeVirt) targets through the binary", () 
     const u = await openWs(`wss://127.0.0.1:${withCa.port}/${ticket(untrusted.port)}`);
     expect((await u.closed).code).toBe(1011);
     expect(untrusted.protocolHeaders.length).toBe(seenBefore);
+  });
+
+  test("a trusted certificate that does not name the ticket's host closes 1011, and the endpoint never saw the token", async () => {
+    const seenBefore = untrusted.protocolHeaders.length;
+    const t = await openWs(`wss://127.0.0.1:${wrongName.port}/${ticket(untrusted.port)}`);
+    const closed = await t.closed;
+    expect(closed.code).toBe(1011);
+    // Bun's own verification already reports the name mismatch; certNamesHost is the second check.
+    expect(closed.reason).toMatch(/^websocket target certificate (not trusted \(ERR_TLS_CERT_ALTNAME_INVALID\)|does not name 127\.0\.0\.1)$/);
+    expect(untrusted.protocolHeaders.length).toBe(seenBefore);
+    expect(wrongName.output()).not.toContain(TOKEN);
   });
 
   test("a wrong token ends the session promptly with 1011 (HTTP 401), well inside the connect timeout", async () => {

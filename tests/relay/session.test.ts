@@ -188,7 +188,7 @@ describe("Session with fake sides", () => {
 
   test("view-only: input never reaches the target, display requests do; drops are counted", async () => {
     let dropped = 0;
-    const { session, target } = await start({ viewOnly: true, onInputDropped: () => dropped++ });
+    const { session, target } = await start({ viewOnly: true, onInputDropped: (n) => (dropped += n) });
     target.events.data(VNC_OPENING);
     session.fromBrowser(concat("RFB 003.008\n", [2], new Uint8Array(16), [0]));
     session.fromBrowser(bytes(4, 1, 0, 0, 0, 0, 0, 0x61));
@@ -196,6 +196,10 @@ describe("Session with fake sides", () => {
     expect(target.written.flat()).toEqual([...concat("RFB 003.008\n", [2], new Uint8Array(16), [1], [3, 1, 0, 0, 0, 0, 1, 0, 1, 0])]);
     expect(dropped).toBe(1);
     expect(session.inputDropped).toBe(1);
+    // Two input messages in one websocket message count as two.
+    session.fromBrowser(bytes(4, 1, 0, 0, 0, 0, 0, 0x61, 5, 0, 0, 1, 0, 1));
+    expect(dropped).toBe(3);
+    expect(session.inputDropped).toBe(3);
     session.fromBrowser(bytes(7));
     expect(session.outcome).toBe("protocol_error");
   });

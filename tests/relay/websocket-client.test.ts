@@ -3,9 +3,11 @@ import {
   FrameDecoder,
   acceptFor,
   encodeFrame,
+  frameHeaderLength,
   kubevirtProtocols,
   readUpgradeAnswer,
   upgradeRequest,
+  writeFrameHeader,
   type FrameEvent,
 } from "../../src/relay/stages/websocket-client.ts";
 import { concat, splittings } from "../helpers/chunks.ts";
@@ -69,6 +71,18 @@ describe("frames", () => {
     const big = encodeFrame(2, new Uint8Array(70000), Uint8Array.of(0, 0, 0, 0));
     expect([...big.subarray(0, 10)]).toEqual([0x82, 0xff, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
     expect(big.byteLength).toBe(14 + 70000);
+  });
+
+  test.each([
+    [125, [0x82, 0x80 | 125]],
+    [126, [0x82, 0x80 | 126, 0, 126]],
+    [65535, [0x82, 0x80 | 126, 0xff, 0xff]],
+    [65536, [0x82, 0x80 | 127, 0, 0, 0, 0, 0, 1, 0, 0]],
+    [2 ** 32 + 5, [0x82, 0x80 | 127, 0, 0, 0, 1, 0, 0, 0, 5]],
+  ])("a header announcing %p bytes uses the shortest length form, then the mask", (len, head) => {
+    const out = new Uint8Array(frameHeaderLength(len));
+    expect(writeFrameHeader(out, 2, len, Uint8Array.of(9, 8, 7, 6))).toBe(out.byteLength);
+    expect([...out]).toEqual([...head, 9, 8, 7, 6]);
   });
 
   /** Server frames (unmasked). */

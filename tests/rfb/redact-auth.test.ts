@@ -115,4 +115,11 @@ describe("VncAuthRedactor", () => {
   test("an opening that is not RFB is unsafe", () => {
     expect(new VncAuthRedactor().fromServer(enc("HTTP/1.1 200 OK\r\n")).kind).toBe("unsafe");
   });
+
+  test("a version line that is not RFB 3.x makes it unsafe, naming the side that sent it", () => {
+    expect(new VncAuthRedactor().fromServer(enc("RFB 004.000\n"))).toEqual({ kind: "unsafe", reason: "unreadable RFB version from the server" });
+    const r = new VncAuthRedactor();
+    ok(r.fromServer(bytes("RFB 003.008\n", [1, 2])));
+    expect(r.fromClient(enc("GET / HTTP/1.1\r\n"))).toEqual({ kind: "unsafe", reason: "unreadable RFB version from the client" });
+  });
 });

@@ -14,27 +14,26 @@
 import { CLOSE } from "../close.ts";
 import {
   CLIENT_CUT_TEXT,
+  CLIENT_ENABLE_CONTINUOUS_UPDATES,
+  CLIENT_FENCE,
   CLIENT_FRAMEBUFFER_UPDATE_REQUEST,
   CLIENT_KEY_EVENT,
   CLIENT_POINTER_EVENT,
+  CLIENT_QEMU,
+  CLIENT_SET_DESKTOP_SIZE,
   CLIENT_SET_ENCODINGS,
   CLIENT_SET_PIXEL_FORMAT,
+  CLIENT_XVP,
+  PIXEL_FORMAT_LENGTH,
+  QEMU_AUDIO,
+  QEMU_EXTENDED_KEY_EVENT,
   RFB_VERSION_LENGTH,
   SECURITY_TYPE_NONE,
   SECURITY_TYPE_VNC_AUTH,
   VNC_AUTH_CHALLENGE_LENGTH,
 } from "../../rfb/constants.ts";
+import { readRfbVersion } from "../../rfb/version.ts";
 import { EMPTY, type Stage, type StageFailure } from "./stage.ts";
-
-/** Client message types beyond RFC 6143 7.5 that noVNC sends once a server advertises them. */
-export const CLIENT_ENABLE_CONTINUOUS_UPDATES = 150;
-export const CLIENT_FENCE = 248;
-export const CLIENT_XVP = 250;
-export const CLIENT_SET_DESKTOP_SIZE = 251;
-export const CLIENT_QEMU = 255;
-/** QEMU client message subtypes (type 255). */
-export const QEMU_EXTENDED_KEY_EVENT = 0;
-export const QEMU_AUDIO = 1;
 
 const enum Phase {
   Version,
@@ -149,10 +148,9 @@ export class ViewOnlyFilter implements Stage {
     switch (this.phase) {
       case Phase.Version: {
         if (len < RFB_VERSION_LENGTH) return NEED_MORE;
-        const version = String.fromCharCode(...h.subarray(0, RFB_VERSION_LENGTH));
-        const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(version);
-        if (!m) return this.fail("View-only: not an RFB client");
-        if (Number(m[1]) === 3 && Number(m[2]) < 7) return this.fail("View-only needs RFB 3.7 or later");
+        const version = readRfbVersion(h.subarray(0, RFB_VERSION_LENGTH));
+        if (version === null) return this.fail("View-only: not an RFB client");
+        if (version.major === 3 && version.minor < 7) return this.fail("View-only needs RFB 3.7 or later");
         this.phase = Phase.SecurityType;
         return RFB_VERSION_LENGTH;
       }
@@ -179,7 +177,7 @@ export class ViewOnlyFilter implements Stage {
     const u16 = (at: number) => (h[at]! << 8) | h[at + 1]!;
     switch (type) {
       case CLIENT_SET_PIXEL_FORMAT:
-        return 20;
+        return 4 + PIXEL_FORMAT_LENGTH;
       case CLIENT_SET_ENCODINGS:
         return len < 4 ? NEED_MORE : 4 + 4 * u16(2);
       case CLIENT_FRAMEBUFFER_UPDATE_REQUEST:

@@ -81,23 +81,38 @@ export function readUpgradeAnswer(head: Uint8Array, accept: string, offered: rea
   return { kind: "ok", protocol, rest: head.subarray(end) };
 }
 
-/** One final masked client frame (RFC 6455 5.3): the payload is copied, XORed with `mask`. */
-export function encodeFrame(opcode: number, payload: Uint8Array, mask: Uint8Array = randomBytes(4)): Uint8Array {
-  const len = payload.byteLength;
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + 4 + len);
+/** Bytes of a masked client frame's header, mask included, for a payload of `len` bytes. */
+export const frameHeaderLength = (len: number): number => (len < 126 ? 2 : len < 65536 ? 4 : 10) + 4;
+
+/**
+ * Writes a final masked frame's header (RFC 6455 5.2), mask included, at the start of `out`.
+ * @returns where the payload starts
+ */
+export function writeFrameHeader(out: Uint8Array, opcode: number, len: number, mask: Uint8Array): number {
   out[0] = 0x80 | opcode;
+  let at = 2;
   if (len < 126) out[1] = 0x80 | len;
   else if (len < 65536) {
     out[1] = 0x80 | 126;
     out[2] = len >> 8;
     out[3] = len & 0xff;
+    at = 4;
   } else {
     out[1] = 0x80 | 127;
-    new DataView(out.buffer).setUint32(6, len);
+    const view = new DataView(out.buffer, out.byteOffset, 10);
+    view.setUint32(2, Math.floor(len / 2 ** 32));
+    view.setUint32(6, len >>> 0);
+    at = 10;
   }
-  out.set(mask, head);
-  const body = head + 4;
+  out.set(mask, at);
+  return at + 4;
+}
+
+/** One final masked client frame (RFC 6455 5.3): the payload is copied, XORed with `mask`. */
+export function encodeFrame(opcode: number, payload: Uint8Array, mask: Uint8Array = randomBytes(4)): Uint8Array {
+  const len = payload.byteLength;
+  const out = new Uint8Array(frameHeaderLength(len) + len);
+  const body = writeFrameHeader(out, opcode, len, mask);
   for (let i = 0; i < len; i++) out[body + i] = payload[i]! ^ mask[i & 3]!;
   return out;
 }
