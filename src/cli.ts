@@ -6,7 +6,9 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { VERSION } from "./version.ts";
 import { exitCodeOf, oneLine } from "./errors.ts";
-import { checkFlagNames } from "./config/argv.ts";
+import { canonicalFlags, kebabName } from "./config/argv.ts";
+import { isTrue } from "./config/ovirt-conf.ts";
+import { SETTINGS, type SettingName } from "./config/schema.ts";
 
 export const main = defineCommand({
   meta: {
@@ -45,8 +47,25 @@ function plain(text: string, stream: NodeJS.WriteStream): string {
   return stream.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
+/**
+ * `--debug` in any spelling the parsers take (`--debug=true`, `--no-debug`, last wins) or
+ * NOVNC_PROXY_DEBUG, as check-config reports it. Read here, before any setting: a bad setting
+ * is what it helps with.
+ */
+export function wantsDebug(rawArgs: readonly string[], env: Record<string, string | undefined>): boolean {
+  let on = isTrue(env.NOVNC_PROXY_DEBUG ?? "");
+  for (const arg of rawArgs) {
+    if (arg === "--") break;
+    if (!arg.startsWith("--")) continue;
+    const flag = kebabName(arg.slice(2));
+    if (flag === "debug" || flag === "debug=true") on = true;
+    else if (flag === "no-debug" || flag === "debug=false") on = false;
+  }
+  return on;
+}
+
 export async function run(rawArgs: string[]): Promise<number> {
-  const debug = rawArgs.includes("--debug");
+  const debug = wantsDebug(rawArgs, process.env);
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
     const [cmd, parent] = await resolveCommand(rawArgs);
     process.stdout.write(plain(await renderUsage(cmd, parent), process.stdout) + "\n");
@@ -59,13 +78,15 @@ export async function run(rawArgs: string[]): Promise<number> {
   try {
     const [cmd] = await resolveCommand(rawArgs);
     const args = Object.entries((cmd.args ?? {}) as Record<string, { type?: string }>).filter(([, d]) => d.type !== "positional");
-    // citty ignores flags it does not know; a typo must not be a silently dropped setting.
-    checkFlagNames(
-      rawArgs.filter((a) => a.startsWith("--")),
+    // citty ignores flags it does not know and maps only camelCase spellings: a typo or a
+    // snake_case spelling must not be a silently dropped setting.
+    const canonical = canonicalFlags(
+      rawArgs,
       args.map(([n]) => n),
       args.filter(([, d]) => d.type === "boolean").map(([n]) => n),
+      args.filter(([n]) => n in SETTINGS && SETTINGS[n as SettingName].repeatable).map(([n]) => n),
     );
-    await runCommand(main, { rawArgs });
+    await runCommand(main, { rawArgs: canonical });
     return 0;
   } catch (err) {
     const code = exitCodeOf(err);
@@ -73,7 +94,8 @@ export async function run(rawArgs: string[]): Promise<number> {
       const [cmd, parent] = await resolveCommand(rawArgs);
       process.stderr.write(plain(await renderUsage(cmd, parent), process.stderr) + "\n\n");
     }
-    process.stderr.write(`novnc-proxy: ${oneLine(err)}\n`);
+    // citty colours the names in its own messages ("Unknown command \x1b[36mx\x1b[39m").
+    process.stderr.write(plain(`novnc-proxy: ${oneLine(err)}`, process.stderr) + "\n");
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
     return code;
   }

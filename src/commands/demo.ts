@@ -47,10 +47,10 @@ export interface DemoOptions {
 }
 
 /** The command line and env -> options (the demo reads no config files). Pure. */
-export function parseDemoArgs(rawArgs: readonly string[], env: Record<string, string | undefined> = {}): DemoOptions & { logLevel: LogLevelName } {
+export function parseDemoArgs(rawArgs: readonly string[], env: Record<string, string | undefined> = {}): DemoOptions & { logLevel: LogLevelName; warnings: string[] } {
   const m = readSettings(DEMO_SETTINGS, rawArgs, env);
   const { hostname, port } = m.values.listen;
-  return { hostname, port, portIsDefault: m.sources.listen === "default", open: m.values.open, logLevel: m.values["log-level"] };
+  return { hostname, port, portIsDefault: m.sources.listen === "default", open: m.values.open, logLevel: m.values["log-level"], warnings: m.warnings };
 }
 
 /** Host part of an https origin / URL for a listen address. */
@@ -266,6 +266,7 @@ export default defineCommand({
   async run({ rawArgs }) {
     const options = parseDemoArgs(rawArgs, process.env);
     setLogLevel(options.logLevel);
+    for (const w of options.warnings) logger.warn(w);
     const demo = await startDemo(options);
     if (!["127.0.0.1", "::1", "localhost"].includes(options.hostname)) {
       logger.warn(`the demo hands out tickets to anyone who can reach ${options.hostname}; use it on trusted networks only`);

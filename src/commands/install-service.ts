@@ -11,7 +11,7 @@ import unitTemplate from "../../assets/novnc-proxy.service" with { type: "text" 
 import { ConfigError } from "../errors.ts";
 import { printable } from "../printable.ts";
 import { checkOutputPath, writeFileAtomic } from "../tls/write-key.ts";
-import { commonArgs } from "./_args.ts";
+import { applyCommonArgs, commonArgs } from "./_args.ts";
 
 /** The unit's file name, and so the service name systemctl knows it by. */
 export const UNIT_NAME = "novnc-proxy.service";
@@ -227,6 +227,7 @@ export default defineCommand({
   meta: { name: "install-service", description: "Copy this binary to /usr/local/bin and write a hardened systemd unit for `serve`" },
   args: installServiceArgs,
   run({ args }) {
+    applyCommonArgs(args, process.env);
     const o = parseInstallServiceArgs(args);
     const r = installService(o);
     const steps = nextSteps(o, { userExists: userExists(o.user), ovirtProxyInstalled: ovirtProxyInstalled() });

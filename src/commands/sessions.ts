@@ -5,10 +5,11 @@
  * NOVNC_PROXY_CONFIG, or the default file and its .d) > default, through the same merge.
  */
 import { defineCommand, type ArgsDef } from "citty";
-import type { FlagValues } from "../config/argv.ts";
+import { parseArgv } from "../config/argv.ts";
 import { compileStore } from "../config/compile.ts";
 import { mergeWithConf } from "../config/load-conf.ts";
 import { cittyArgs, envNameOf, pickSettings, toggle } from "../config/schema.ts";
+import { shownValue } from "../config/values.ts";
 import { ConfigError, RuntimeError } from "../errors.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { openAdminClient, listFleetSessions, killFleetSession, type FleetSession } from "../store/admin.ts";
@@ -36,14 +37,12 @@ export function formatSessions(list: FleetSession[]): string {
 export default defineCommand({
   meta: { name: "sessions", description: "List the live sessions of every instance sharing a --store, or close one: sessions kill ID" },
   args: sessionsArgs,
-  async run({ args }) {
-    // citty parsed the flags (positionals are ours); the settings table parses and checks their values.
-    const flags: FlagValues = new Map();
-    for (const name of Object.keys(SESSIONS_SETTINGS)) {
-      const v = (args as Record<string, unknown>)[name];
-      if (typeof v === "string" || typeof v === "boolean") flags.set(name, [String(v)]);
-    }
-    const m = mergeWithConf(SESSIONS_SETTINGS, flags, process.env);
+  async run({ rawArgs }) {
+    // The settings table reads the flags strictly, as serve's (a repeated --store is a mistake, not "the last wins").
+    const words: string[] = [];
+    const m = mergeWithConf(SESSIONS_SETTINGS, parseArgv(SESSIONS_SETTINGS, rawArgs, words), process.env);
+    const [action, id, extra] = words;
+    if (extra !== undefined) throw new ConfigError(`unexpected argument "${shownValue(extra)}": sessions [list | kill ID]`);
     setLogLevel(m.values["log-level"]);
     for (const w of m.warnings) logger.warn(w);
     const named = (n: keyof typeof m.sources): string => (m.sources[n] === "flag" ? `--${n}` : `--${n} (${m.sources[n]})`);
@@ -51,16 +50,15 @@ export default defineCommand({
     const given = (n: string): boolean => (m.sources[n as keyof typeof m.sources] ?? "default") !== "default";
     const store = compileStore(m.values, given, (n) => named(n as keyof typeof m.sources));
     if (!store) throw new ConfigError(`--store URL (or ${envNameOf("store")}) is required`);
-    const action = args.action === "list" ? undefined : (args.action as string | undefined);
-    if (action !== undefined && action !== "kill") throw new ConfigError(`unknown action "${action.slice(0, 40)}": expected list or kill ID`);
-    if (action === "kill" && !args.id) throw new ConfigError("sessions kill needs a session id");
+    if (action !== undefined && action !== "list" && action !== "kill") throw new ConfigError(`unknown action "${shownValue(action)}": expected list or kill ID`);
+    if (action === "kill" && id === undefined) throw new ConfigError("sessions kill needs a session id");
+    if (action !== "kill" && id !== undefined) throw new ConfigError(`unexpected argument "${shownValue(id)}": sessions [list | kill ID]`);
     const c = await openAdminClient(store.url, store.shown);
     try {
-      if (action === "kill") {
-        const id = String(args.id);
+      if (id !== undefined) {
         const r = await killFleetSession(c, store.prefix, id);
-        if (!r) throw new RuntimeError(`no live session ${id.slice(0, 80)}`);
-        if (!r.closed) throw new RuntimeError(`session ${id} on ${r.instance} was not closed within 5 s (is that instance running?)`);
+        if (!r) throw new RuntimeError(`no live session ${shownValue(id)}`);
+        if (!r.closed) throw new RuntimeError(`session ${shownValue(id)} on ${r.instance} was not closed within 5 s (is that instance running?)`);
         process.stdout.write(`closed session ${id} on ${r.instance}\n`);
         return;
       }

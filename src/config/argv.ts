@@ -26,26 +26,56 @@ export function unknownFlag(shown: string, known: readonly string[]): ConfigErro
 }
 
 /**
- * For commands whose flags citty parses (ticket, export-cert, install-service): every `--flag`
- * on the command line must be one of `known` in some spelling citty maps to it.
+ * For commands whose flags citty parses (ticket, export-cert, install-service, sessions): every
+ * flag must be one of `known`, and is returned in its documented kebab-case spelling, because
+ * citty itself maps only the camelCase one (`--view_only` would reach it as an unknown key and be
+ * dropped). A flag given twice is refused unless `repeatable`. Values after a non-switch flag pass
+ * as they are; a short `-x` flag is refused (none of these commands has one; `-h` is handled
+ * before). Everything after `--` passes as it is.
  */
-export function checkFlagNames(rawArgs: readonly string[], known: readonly string[], switches: readonly string[]): void {
-  for (const arg of rawArgs) {
-    if (!arg.startsWith("--") || arg === "--") continue;
-    const spelled = arg.slice(2).split("=")[0]!;
+export function canonicalFlags(rawArgs: readonly string[], known: readonly string[], switches: readonly string[], repeatable: readonly string[] = []): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") return [...out, ...rawArgs.slice(i)];
+    if (/^-[^-\d]/.test(arg)) throw unknownFlag(arg.split("=")[0]!, known);
+    if (!arg.startsWith("--")) {
+      out.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const spelled = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     const name = kebabName(spelled);
-    if (known.includes(name) || (name.startsWith("no-") && switches.includes(name.slice(3)))) continue;
-    throw unknownFlag(`--${spelled}`, known);
+    if (!known.includes(name) && !(name.startsWith("no-") && switches.includes(name.slice(3)))) throw unknownFlag(`--${spelled}`, known);
+    // citty keeps the last of two values; serve's parser refuses them, and so does this one.
+    const setting = name.startsWith("no-") && !known.includes(name) ? name.slice(3) : name;
+    if (seen.has(setting) && !repeatable.includes(setting)) throw new ConfigError(`--${setting} given twice; it takes one value`);
+    seen.add(setting);
+    out.push(`--${name}${eq < 0 ? "" : arg.slice(eq)}`);
+    const next = rawArgs[i + 1];
+    if (eq < 0 && known.includes(name) && !switches.includes(name) && next !== undefined && !next.startsWith("--")) {
+      out.push(next);
+      i++;
+    }
   }
+  return out;
 }
 
-/** Reads `rawArgs` (after the sub-command name) against `table`. */
-export function parseArgv(table: SettingsTable, rawArgs: readonly string[]): FlagValues {
+/**
+ * Reads `rawArgs` (after the sub-command name) against `table`. Words that are not flags are a
+ * mistake, unless the command takes some: then they are collected into `positionals`.
+ */
+export function parseArgv(table: SettingsTable, rawArgs: readonly string[], positionals?: string[]): FlagValues {
   const out: FlagValues = new Map();
   const known = Object.keys(table);
   const unknown = (shown: string): ConfigError => unknownFlag(shown, known);
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
+    if (positionals && !arg.startsWith("-")) {
+      positionals.push(arg);
+      continue;
+    }
     if (!arg.startsWith("-") || arg === "-" || arg === "--") {
       throw new ConfigError(`unexpected argument "${arg}": every setting is a --flag (see --help)`);
     }

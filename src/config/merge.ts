@@ -62,9 +62,11 @@ export function mergeSettings<T extends SettingsTable>(input: MergeInput<T>): Me
   const warnings: string[] = [];
   const fromFile = fileLayers(table, input.conf ?? new Map(), warnings);
 
+  // A command's own settings (sessions' --json, demo's --open) are read from env too: not typos.
+  const envNames = [...new Set([...ALL_ENV_NAMES, ...names.map(envNameOf)])];
   for (const key of Object.keys(env).sort()) {
-    if (key.startsWith(PREFIX) && !ALL_ENV_NAMES.includes(key) && env[key] !== undefined) {
-      const hint = closest(key, ALL_ENV_NAMES);
+    if (key.startsWith(PREFIX) && !envNames.includes(key) && env[key] !== undefined) {
+      const hint = closest(key, envNames);
       warnings.push(`env ${key}: not a novnc-proxy setting, ignored${hint ? ` (did you mean ${hint}?)` : ""}`);
     }
   }

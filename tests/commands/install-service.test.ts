@@ -18,8 +18,8 @@ import {
 } from "../../src/commands/install-service.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { tempDir } from "../helpers/keystores.ts";
+import { BINARY } from "../helpers/proxy.ts";
 
-const SRC = join(import.meta.dir, "../../src");
 const SHIPPED = readFileSync(join(import.meta.dir, "../../assets/novnc-proxy.service"), "utf8");
 const haveSystemdAnalyze = Bun.spawnSync(["sh", "-c", "command -v systemd-analyze"]).exitCode === 0;
 
@@ -250,27 +250,8 @@ describe("nextSteps", () => {
 });
 
 describe("the compiled binary", () => {
-  let dir: string;
-  let binary: string;
-
-  beforeAll(() => {
-    // The real CLI with install-service registered even if cli.ts does not list it yet.
-    dir = join(tmp.dir, "compiled");
-    mkdirSync(dir);
-    const entry = join(dir, "entry.ts");
-    writeFileSync(
-      entry,
-      [
-        `import { main, run } from ${JSON.stringify(join(SRC, "cli.ts"))};`,
-        `const subs = main.subCommands as Record<string, unknown>;`,
-        `subs["install-service"] ??= () => import(${JSON.stringify(join(SRC, "commands/install-service.ts"))}).then((m) => m.default);`,
-        `process.exit(await run(process.argv.slice(2)));`,
-      ].join("\n"),
-    );
-    binary = join(dir, "novnc-proxy");
-    const b = Bun.spawnSync([process.execPath, "build", entry, "--compile", "--outfile", binary], { stdout: "pipe", stderr: "pipe", timeout: 120_000 });
-    if (b.exitCode !== 0) throw new Error(`bun build --compile failed: ${b.stderr.toString()}`);
-  }, 120_000);
+  // The shipped binary, built by `npm test` before the tests.
+  const binary = BINARY;
 
   async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     // cwd elsewhere: the unit must come from inside the binary, not from assets/ on disk.

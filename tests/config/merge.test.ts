@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { checkFlagNames, parseArgv } from "../../src/config/argv.ts";
+import { canonicalFlags, parseArgv } from "../../src/config/argv.ts";
 import { compileSettings } from "../../src/config/compile.ts";
 import { mergeSettings, splitList } from "../../src/config/merge.ts";
 import { parseConf } from "../../src/config/ovirt-conf.ts";
-import { envNameOf, SETTINGS } from "../../src/config/schema.ts";
+import { envNameOf, pickSettings, SETTINGS, toggle, type SettingDef } from "../../src/config/schema.ts";
+import { BadValue } from "../../src/config/values.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Merges with a config text as one file named `f.conf`. */
@@ -267,13 +268,31 @@ describe("mistakes are errors", () => {
     expect(() => resolve("", args)).toThrow(message);
   });
 
-  test("a secret's value is never quoted in an error", () => {
+  test("an empty secret in the environment means not set", () => {
     expect(() => resolve("", [], { NOVNC_PROXY_PASSWORD: "" })).not.toThrow();
+  });
+
+  test("a secret's value is never quoted in an error: a secret setting's, nor the password in a store URL", () => {
+    const table = { pin: { kind: "string", repeatable: false, description: "A secret", secret: true, parse: () => { throw new BadValue("too short"); } } } satisfies Record<string, SettingDef>;
+    for (const from of [{ flags: new Map([["pin", ["hunter2"]]]), env: {} }, { flags: new Map(), env: { NOVNC_PROXY_PIN: "hunter2" } }]) {
+      const err = (() => { try { mergeSettings({ table, ...from }); } catch (e) { return e as Error; } })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err!.message).toEndWith(": too short");
+      expect(err!.message).not.toContain("hunter2");
+    }
+    expect(() => resolve("", ["--store", "redis://:hunter2@127.0.0.1:notaport"])).toThrow('--store "redis://:***@127.0.0.1:notaport": expected');
   });
 
   test("an unknown NOVNC_PROXY_* variable in the environment is a warning with a hint", () => {
     const r = resolve("", [], { NOVNC_PROXY_ALOW: "x", HOME: "/root" });
     expect(r.warnings).toEqual(["env NOVNC_PROXY_ALOW: not a novnc-proxy setting, ignored (did you mean NOVNC_PROXY_ALLOW?)"]);
+  });
+
+  test("a command's own setting in the environment is read, not warned about as unknown", () => {
+    const table = { ...pickSettings("log-level"), json: toggle({ description: "JSON" }) };
+    const r = mergeSettings({ table, flags: new Map(), env: { NOVNC_PROXY_JSON: "true", NOVNC_PROXY_JSNO: "true" } });
+    expect(r.values.json).toBe(true);
+    expect(r.warnings).toEqual(["env NOVNC_PROXY_JSNO: not a novnc-proxy setting, ignored (did you mean NOVNC_PROXY_JSON?)"]);
   });
 });
 
@@ -377,6 +396,19 @@ describe("rules between settings, checked before any file is read", () => {
   });
 });
 
+describe("parseArgv with positionals (sessions kill ID)", () => {
+  const table = pickSettings("store", "debug");
+  test("words that are not flag values are collected, in order; flags are read as always", () => {
+    const words: string[] = [];
+    const flags = parseArgv(table, ["kill", "--store", "redis://h:1", "id-1", "--debug"], words);
+    expect(words).toEqual(["kill", "id-1"]);
+    expect([...flags]).toEqual([["store", ["redis://h:1"]], ["debug", ["true"]]]);
+  });
+  test("without a collector a word is still a mistake", () => {
+    expect(() => parseArgv(table, ["kill"])).toThrow('unexpected argument "kill"');
+  });
+});
+
 describe("splitList", () => {
   test.each([
     ["a b,c", ["a", "b", "c"]],
@@ -395,10 +427,25 @@ describe("commands whose flags citty parses refuse unknown flags too", () => {
   test.each([
     [["--lifetim", "3"], "unknown flag --lifetim (did you mean --lifetime?)"],
     [["--no-cert"], "unknown flag --no-cert (did you mean --cert?)"],
+    [["-x"], "unknown flag -x"],
+    [["--key", "k", "-x=1"], "unknown flag -x"],
+    [["--key", "a", "--key", "b"], "--key given twice; it takes one value"],
+    [["--ssl-target", "--no-ssl-target"], "--ssl-target given twice; it takes one value"],
   ])("%j: %p", (args, message) => {
-    expect(() => checkFlagNames(args, known, ["ssl-target"])).toThrow(message);
+    expect(() => canonicalFlags(args, known, ["ssl-target"])).toThrow(message);
   });
   test.each([[["--sslTarget"]], [["--no-ssl-target"]], [["--lifetime=3", "x"]], [["--key", "-"]]])("%j is fine", (args) => {
-    expect(() => checkFlagNames(args, known, ["ssl-target"])).not.toThrow();
+    expect(() => canonicalFlags(args, known, ["ssl-target"])).not.toThrow();
+  });
+  // citty maps only the camelCase spelling; any other that names a flag must reach it as the flag.
+  test.each([
+    [["--ssl_target"], ["--ssl-target"], []],
+    [["--SSL-TARGET", "--cert", "c"], ["--ssl-target", "--cert", "c"], []],
+    [["--no-ssl_target"], ["--no-ssl-target"], []],
+    [["inspect", "--LIFETIME=3", "--key", "-x", "t"], ["inspect", "--lifetime=3", "--key", "-x", "t"], []],
+    [["--cert", "c", "--", "--x"], ["--cert", "c", "--", "--x"], []],
+    [["--cert", "a", "--cert=b"], ["--cert", "a", "--cert=b"], ["cert"]],
+  ])("%j reaches citty as %j (repeatable: %j)", (args, canonical, repeatable) => {
+    expect(canonicalFlags(args, known, ["ssl-target"], repeatable)).toEqual(canonical);
   });
 });

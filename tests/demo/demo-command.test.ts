@@ -27,11 +27,15 @@ afterAll(async () => {
 
 describe("parseDemoArgs", () => {
   test.each([
-    [[], { hostname: "127.0.0.1", port: 6100, portIsDefault: true, open: true, logLevel: "info" }],
-    [["--listen", "127.0.0.1:0", "--no-open"], { hostname: "127.0.0.1", port: 0, portIsDefault: false, open: false, logLevel: "info" }],
-    [["--listen=[::1]:7000", "--log-level", "warn"], { hostname: "::1", port: 7000, portIsDefault: false, open: true, logLevel: "warn" }],
+    [[], { hostname: "127.0.0.1", port: 6100, portIsDefault: true, open: true, logLevel: "info", warnings: [] }],
+    [["--listen", "127.0.0.1:0", "--no-open"], { hostname: "127.0.0.1", port: 0, portIsDefault: false, open: false, logLevel: "info", warnings: [] }],
+    [["--listen=[::1]:7000", "--log-level", "warn"], { hostname: "::1", port: 7000, portIsDefault: false, open: true, logLevel: "warn", warnings: [] }],
   ])("reads %j", (args, expected) => {
     expect(parseDemoArgs(args)).toEqual(expected as never);
+  });
+
+  test("an unknown NOVNC_PROXY_* variable is a warning for the demo too", () => {
+    expect(parseDemoArgs([], { NOVNC_PROXY_OPNE: "false" }).warnings).toEqual(["env NOVNC_PROXY_OPNE: not a novnc-proxy setting, ignored (did you mean NOVNC_PROXY_OPEN?)"]);
   });
 
   test("refuses a malformed --listen", () => {

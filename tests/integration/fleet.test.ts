@@ -209,6 +209,17 @@ describe("store settings, sessions list and kill", () => {
     expect(down.code).toBe(1);
     expect(down.stderr.trim()).toBe("novnc-proxy: store redis://127.0.0.1:1 unreachable");
   });
+
+  test.each([
+    [["--store", "redis://127.0.0.1:1", "--store", "redis://127.0.0.1:2"], "--store given twice; it takes one value"],
+    [["--store", "redis://127.0.0.1:1", "--store_prefix", "a b"], '--store-prefix "a b": expected up to 100 printable characters without spaces'],
+    [["--store"], "--store needs a value (url)"],
+    [["list", "x", "--store", "redis://127.0.0.1:1"], 'unexpected argument "x": sessions [list | kill ID]'],
+    [["kill", "a", "b", "--store", "redis://127.0.0.1:1"], 'unexpected argument "b": sessions [list | kill ID]'],
+  ])("sessions %j: one line, exit 2, before any store is asked", async (args, message) => {
+    const r = await runCli(["sessions", ...args], { NOVNC_PROXY_STORE: "" });
+    expect([r.code, r.stderr]).toEqual([2, `novnc-proxy: ${message}\n`]);
+  });
 });
 
 describe("sessions reads serve's config files", () => {

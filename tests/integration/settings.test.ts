@@ -62,6 +62,32 @@ describe("mistakes exit 2 before anything listens", () => {
     expect(await bound(port)).toBe(false);
   });
 
+  test("an unknown command: the error line carries no colour escapes into a pipe", async () => {
+    // citty colours unless TEST or CI is set; clear them so it would.
+    const r = await runCli(["bogus"], { TEST: "", CI: "", NO_COLOR: "" });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe("novnc-proxy: Unknown command bogus");
+  });
+
+  test("NOVNC_PROXY_DEBUG, which check-config lists, adds the stack trace as --debug does", async () => {
+    const args = ["check-config", "--self-signed", "--cert", join(tmp.dir, "nope.cer"), "--allow-unsigned"];
+    const plain = await runCli(args);
+    expect(plain.stderr.trim().split("\n")).toHaveLength(1);
+    for (const r of [await runCli([...args, "--debug"]), await runCli(args, { NOVNC_PROXY_DEBUG: "true" })]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toStartWith(plain.stderr);
+      expect(r.stderr).toMatch(/\n +at /);
+    }
+  });
+
+  test("install-service: a bad --log-level (flag or env) is an error, not an ignored flag", async () => {
+    const args = ["install-service", "--dry-run", "--user", "novnc-proxy", "--unit-dir", tmp.dir, "--bin", join(tmp.dir, "bin")];
+    const flag = await runCli([...args, "--log-level", "loud"]);
+    expect([flag.code, flag.stderr, flag.stdout]).toEqual([2, 'novnc-proxy: --log-level "loud": expected silent, error, warn, info or debug\n', ""]);
+    const env = await runCli(args, { NOVNC_PROXY_LOG_LEVEL: "loud" });
+    expect([env.code, env.stderr]).toEqual([2, 'novnc-proxy: env NOVNC_PROXY_LOG_LEVEL "loud": expected silent, error, warn, info or debug\n']);
+  });
+
   test("an unknown NOVNC_PROXY_* key in a config file names FILE:LINE", async () => {
     const file = join(tmp.dir, "typo.conf");
     writeFileSync(file, "# ours\nNOVNC_PROXY_ALOW=10.0.0.0/8\n");
@@ -114,6 +140,18 @@ describe("every spelling citty accepts means the documented flag", () => {
     expect(r.stdout).toMatch(/^ {2}trusted-proxy +10\.0\.0\.1 +\(flag\)$/m);
     expect(r.stdout).toMatch(/^ {2}metrics-allow +127\.0\.0\.1 +\(flag\)$/m);
     expect(r.stdout).toMatch(/^ {2}engine-cert +\S+engine\.cer +\(flag\)$/m);
+  });
+
+  test("citty-parsed commands: --view_only reaches ticket as --view-only, -x is refused", async () => {
+    const mint = ["ticket", "--key", join(tmp.dir, "engine.key"), "--cert", engine.certFile, "--host", "127.0.0.1", "--port", "5900"];
+    const r = await runCli([...mint, "--view_only"]);
+    expect(r.stderr).toBe("");
+    const shown = await runCli(["ticket", "inspect", r.stdout.trim()]);
+    expect(shown.stdout).toMatch(/^view_only +true$/m);
+    const short = await runCli([...mint, "-x"]);
+    expect([short.code, short.stderr]).toEqual([2, "novnc-proxy: unknown flag -x\n"]);
+    const twice = await runCli([...mint, "--host", "10.0.0.1"]);
+    expect([twice.code, twice.stderr, twice.stdout]).toEqual([2, "novnc-proxy: --host given twice; it takes one value\n", ""]);
   });
 
   test("an unknown NOVNC_PROXY_* variable in the environment is a warning, not silence", async () => {
