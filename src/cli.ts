@@ -27,19 +27,21 @@ export const main = defineCommand({
   },
 });
 
-/** Finds the (sub)command the raw args name, for printing its usage. */
-async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+/** Finds the (sub)command the raw args name (and the words that named it), for printing its usage. */
+async function resolveCommand(rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined, string[]]> {
   let cmd: CommandDef<any> = main;
   let parent: CommandDef<any> | undefined;
+  const path: string[] = [];
   for (const arg of rawArgs) {
     if (arg.startsWith("-")) break;
     const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
     const next = subs?.[arg];
     if (!next) break;
     parent = cmd;
+    path.push(arg);
     cmd = typeof next === "function" ? await (next as () => Promise<CommandDef<any>>)() : await next;
   }
-  return [cmd, parent];
+  return [cmd, parent, path];
 }
 
 /** citty colours its usage text unconditionally; keep escapes out of pipes and files. */
@@ -90,12 +92,15 @@ export async function run(rawArgs: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const code = exitCodeOf(err);
+    // A usage mistake (unknown command, missing argument) is one line too, pointing at the help
+    // of the command it concerns instead of printing the whole usage before it.
+    let hint = "";
     if (err instanceof Error && err.name === "CLIError") {
-      const [cmd, parent] = await resolveCommand(rawArgs);
-      process.stderr.write(plain(await renderUsage(cmd, parent), process.stderr) + "\n\n");
+      const [, , path] = await resolveCommand(rawArgs);
+      hint = ` (see ${["novnc-proxy", ...path].join(" ")} --help)`;
     }
     // citty colours the names in its own messages ("Unknown command \x1b[36mx\x1b[39m").
-    process.stderr.write(plain(`novnc-proxy: ${oneLine(err)}`, process.stderr) + "\n");
+    process.stderr.write(plain(`novnc-proxy: ${oneLine(err)}${hint}`, process.stderr) + "\n");
     if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
     return code;
   }

@@ -66,7 +66,13 @@ describe("mistakes exit 2 before anything listens", () => {
     // citty colours unless TEST or CI is set; clear them so it would.
     const r = await runCli(["bogus"], { TEST: "", CI: "", NO_COLOR: "" });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n").at(-1)).toBe("novnc-proxy: Unknown command bogus");
+    expect(r.stderr.trim().split("\n")).toEqual(["novnc-proxy: Unknown command bogus (see novnc-proxy --help)"]);
+  });
+
+  test("a missing argument is one line that points at the command's help, not the whole usage", async () => {
+    const r = await runCli(["ticket", "inspect"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual(["novnc-proxy: Missing required positional argument: TICKET (see novnc-proxy ticket inspect --help)"]);
   });
 
   test("NOVNC_PROXY_DEBUG, which check-config lists, adds the stack trace as --debug does", async () => {
