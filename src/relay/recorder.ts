@@ -30,8 +30,17 @@ export class Recorder {
   private written = 0;
   readonly file: string;
 
-  /** @param maxBytes size the file may reach, header and markers included. */
-  constructor(dir: string, sessionId: string, header: Record<string, unknown>, private readonly maxBytes: number) {
+  /**
+   * @param maxBytes size the file may reach, header and markers included.
+   * @param budget the folder's budget, told of every byte written.
+   */
+  constructor(
+    dir: string,
+    sessionId: string,
+    header: Record<string, unknown>,
+    private readonly maxBytes: number,
+    private readonly budget: RecordingsBudget | null = null,
+  ) {
     this.file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${sessionId}${RECORDING_SUFFIX}`);
     // Create it 0600 before anything is written; Bun's writer then appends to it.
     closeSync(openSync(this.file, "wx", 0o600));
@@ -81,6 +90,7 @@ export class Recorder {
     try {
       this.sink.write(bytes);
       this.written += bytes.byteLength;
+      this.budget?.add(bytes.byteLength);
     } catch {
       this.sink = null;
     }
@@ -116,6 +126,38 @@ export function recordingsSize(dir: string): number {
     }
   }
   return total;
+}
+
+/**
+ * What `--record-max-total` is checked against: the folder's recording bytes, scanned at most once
+ * a `rescanMs` (a scan stats every file, too slow for each session open in a full folder), plus
+ * what this process's recorders wrote since that scan. Files removed meanwhile count until the
+ * next scan, so the cap errs on the side of recording less.
+ */
+export class RecordingsBudget {
+  private scanned = 0;
+  private writtenSince = 0;
+  private scannedAt = -Infinity;
+
+  constructor(
+    readonly dir: string,
+    private readonly rescanMs = 60_000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Bytes the folder's recordings take (throws what readdir throws). */
+  used(): number {
+    if (this.now() - this.scannedAt >= this.rescanMs) {
+      this.scanned = recordingsSize(this.dir);
+      this.writtenSince = 0;
+      this.scannedAt = this.now();
+    }
+    return this.scanned + this.writtenSince;
+  }
+
+  add(bytes: number): void {
+    this.writtenSince += bytes;
+  }
 }
 
 /** Splits a recording back into its header and records (for tests and tools). */

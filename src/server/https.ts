@@ -28,7 +28,7 @@ import type { ConnectRequest, ConnectedTarget } from "../relay/target.ts";
 import { connectPlain } from "../relay/tcp-target.ts";
 import { connectVencrypt } from "../relay/vencrypt.ts";
 import { connectWebsocket } from "../relay/websocket-target.ts";
-import { Recorder, recordingsSize } from "../relay/recorder.ts";
+import { Recorder, RecordingsBudget } from "../relay/recorder.ts";
 import { CLOSE, closeWs, newSessionState, onClose, onDrain, onMessage, onOpen, type SessionSocket, type SessionState } from "../relay/bun-socket.ts";
 import { tagged, logEvent } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -181,18 +181,20 @@ export async function startServer(initial: ServerConfig): Promise<RunningServer>
    * failed upgrade must not leave a file), or null when recording is off, the folder is over
    * --record-max-total (warned, counted) or the file cannot be created (warned).
    */
+  let budget: RecordingsBudget | null = null;
   function openRecorder(s: SessionState): Recorder | null {
     const dir = config.recordDir;
     if (!dir) return null;
+    if (budget?.dir !== dir) budget = new RecordingsBudget(dir); // first use, or a reload named another folder
     try {
-      const total = recordingsSize(dir);
+      const total = budget.used();
       if (total >= config.recordMaxTotal) {
         metrics.recordingsSkipped++;
         log.warn(`${s.id}: not recorded: recordings in ${dir} take ${total} bytes, --record-max-total is ${config.recordMaxTotal}`);
         return null;
       }
       const header = { session: s.id, client: s.client, target: s.targetLabel, ticket: s.ticketHash, started: new Date().toISOString() };
-      return new Recorder(dir, s.id, header, config.recordMaxBytes);
+      return new Recorder(dir, s.id, header, config.recordMaxBytes, budget);
     } catch (err) {
       log.warn(`${s.id}: cannot record session in ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
       return null;
